@@ -39,12 +39,16 @@ export class SockshardError extends Error {
     this.name = new.target.name;
     brand(this, code, context);
   }
+}
 
-  static override [Symbol.hasInstance](value: unknown): boolean {
+// Subclasses inherit this static, so it keeps ordinary prototype checks for them and uses the brand only for
+// `instanceof SockshardError` itself (which must also hold for the RangeError-based errors below).
+Object.defineProperty(SockshardError, Symbol.hasInstance, {
+  value: function hasInstance(this: unknown, value: unknown): boolean {
     if (this !== SockshardError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && kBrand in value;
-  }
-}
+  },
+});
 
 /** A record or a request larger than a ring can ever hold. */
 export class RingRecordTooLargeError extends RangeError {
@@ -72,5 +76,12 @@ export class RingLayoutError extends SockshardError {
 export class InvalidOptionError extends SockshardError {
   constructor(option: string, message: string) {
     super('ERR_INVALID_OPTION', `${option}: ${message}`, { option });
+  }
+}
+
+/** A ring used against its contract (for example `release()` with nothing peeked). */
+export class RingStateError extends SockshardError {
+  constructor(message: string) {
+    super('ERR_RING_STATE', message);
   }
 }

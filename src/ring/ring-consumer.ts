@@ -1,0 +1,171 @@
+import { RingStateError } from '../errors.js';
+import {
+  attachRing,
+  BYTES_OUT,
+  CONSUMER_PARKED,
+  CONSUMER_PARKS,
+  HEAD,
+  HEADER_BYTES,
+  LENGTH_MASK,
+  PAD_TYPE,
+  PRODUCER_PARKED,
+  PRODUCER_WAKEUPS,
+  RECORDS_OUT,
+  type RingOptions,
+  TAIL,
+} from './layout.js';
+import { type ParkSite, type WaitOptions, waitAsync, waitSync, wakeIfParked } from './wait-strategy.js';
+
+/**
+ * Called once per record by `drain`: the payload is `bytes[offset .. offset + length)`, read-only, and valid
+ * only until the callback returns (the producer may overwrite it after the batch is released).
+ */
+export type RecordHandler = (bytes: Uint8Array, offset: number, length: number, type: number) => void;
+
+/** A record returned by `peek`; `data` is a read-only view over shared memory, valid until `release()`. */
+export interface RingRecord {
+  readonly type: number;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The reading end of a ring. Threading contract: one `RingConsumer` per ring buffer, used from one thread
+ * only (see `layout.ts` for the memory layout and the producer's side).
+ *
+ * Nothing is copied: `peek` and `drain` expose the payload where the producer wrote it. `drain` hands a
+ * batch to a callback and releases the whole batch with one store; `peek`/`release` take one record at a
+ * time. Records arrive in the order they were committed, each exactly once.
+ */
+export class RingConsumer {
+  /** The data region; `drain` passes offsets into it. Never write to it. */
+  readonly bytes: Uint8Array;
+  readonly capacity: number;
+  readonly maxRecord: number;
+  readonly #control: Int32Array;
+  readonly #counters: Float64Array;
+  readonly #words: Int32Array;
+  readonly #mask: number;
+  /** Next unread byte (what the producer sees once released). */
+  #head: number;
+  /** The producer's tail as last read. */
+  #tail: number;
+  /** End of the record `peek` returned, or -1. */
+  #peekedEnd = -1;
+  #peekedLength = 0;
+  readonly #park: ParkSite;
+
+  constructor(buffer: SharedArrayBuffer, expected?: RingOptions) {
+    const layout = attachRing(buffer, expected);
+    this.bytes = layout.bytes;
+    this.capacity = layout.capacity;
+    this.maxRecord = layout.maxRecord;
+    this.#control = layout.control;
+    this.#counters = layout.counters;
+    this.#words = layout.words;
+    this.#mask = layout.mask;
+    this.#head = Atomics.load(layout.control, HEAD) >>> 0;
+    this.#tail = Atomics.load(layout.control, TAIL) >>> 0;
+    const counters = layout.counters;
+    this.#park = {
+      control: layout.control,
+      flag: CONSUMER_PARKED,
+      onPark: () => {
+        counters[CONSUMER_PARKS] += 1;
+      },
+    };
+  }
+
+  /** True when at least one committed record is waiting. */
+  hasData(): boolean {
+    if (this.#head !== this.#tail) return true;
+    this.#tail = Atomics.load(this.#control, TAIL) >>> 0;
+    return this.#head !== this.#tail;
+  }
+
+  /**
+   * Hands up to `max` waiting records to `handler` in order, then releases them all with one store.
+   * If `handler` throws, the records handled so far (the throwing one included) are released and the
+   * error propagates: a poisoned record is not redelivered.
+   */
+  drain(handler: RecordHandler, max = Number.POSITIVE_INFINITY): number {
+    if (this.#peekedEnd !== -1) throw new RingStateError('drain() while a peeked record is not released');
+    const tail = Atomics.load(this.#control, TAIL) >>> 0;
+    this.#tail = tail;
+    let head = this.#head;
+    if (head === tail) return 0;
+    const words = this.#words;
+    const bytes = this.bytes;
+    const mask = this.#mask;
+    let count = 0;
+    let total = 0;
+    try {
+      while (head !== tail && count < max) {
+        const pos = head & mask;
+        const header = words[pos >> 2];
+        const type = header >>> 24;
+        if (type === PAD_TYPE) {
+          head = (head + this.capacity - pos) >>> 0;
+          continue;
+        }
+        const length = header & LENGTH_MASK;
+        // Advance first, so that a throwing handler still releases its record.
+        head = (head + HEADER_BYTES + ((length + 3) & ~3)) >>> 0;
+        count++;
+        total += length;
+        handler(bytes, pos + HEADER_BYTES, length, type);
+      }
+    } finally {
+      this.#release(head, count, total);
+    }
+    return count;
+  }
+
+  /** The next record without consuming it, or null when the ring is empty. Call `release()` when done. */
+  peek(): RingRecord | null {
+    if (!this.hasData()) return null;
+    let head = this.#head;
+    let pos = head & this.#mask;
+    let header = this.#words[pos >> 2];
+    if (header >>> 24 === PAD_TYPE) {
+      // Skip the padding locally; it is released together with the record after it.
+      head = (head + this.capacity - pos) >>> 0;
+      pos = 0;
+      header = this.#words[0];
+    }
+    const length = header & LENGTH_MASK;
+    this.#peekedEnd = (head + HEADER_BYTES + ((length + 3) & ~3)) >>> 0;
+    this.#peekedLength = length;
+    return {
+      type: header >>> 24,
+      data: this.bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length),
+    };
+  }
+
+  /** Releases the record `peek` returned; its view must not be used afterwards. */
+  release(): void {
+    if (this.#peekedEnd === -1) throw new RingStateError('release() without a peeked record');
+    const end = this.#peekedEnd;
+    this.#peekedEnd = -1;
+    this.#release(end, 1, this.#peekedLength);
+  }
+
+  /** Resolves true when a record is waiting (false on timeout); parks with `Atomics.waitAsync`. */
+  waitForData(options?: WaitOptions): Promise<boolean> {
+    return waitAsync(this.#park, () => this.hasData(), options);
+  }
+
+  /** Blocking `waitForData` (`Atomics.wait`), for threads with no event loop work to do. */
+  waitForDataSync(options?: WaitOptions): boolean {
+    return waitSync(this.#park, () => this.hasData(), options);
+  }
+
+  #release(head: number, records: number, bytes: number): void {
+    if (head === this.#head) return;
+    this.#head = head;
+    Atomics.store(this.#control, HEAD, head | 0);
+    const counters = this.#counters;
+    counters[RECORDS_OUT] += records;
+    counters[BYTES_OUT] += bytes;
+    if (wakeIfParked(this.#control, PRODUCER_PARKED)) counters[PRODUCER_WAKEUPS] += 1;
+  }
+}
