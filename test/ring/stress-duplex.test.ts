@@ -1,7 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startWorker } from '../../src/engine/start-worker.js';
 import { createRing, readRingStats } from '../../src/ring/index.js';
-import { startTsWorker, workerExit } from '../helpers/ts-worker.js';
+import { workerExit } from '../helpers/worker-exit.js';
 
 interface DuplexResult {
   sent: number;
@@ -16,7 +17,7 @@ const workers: Worker[] = [];
 afterEach(() => Promise.all(workers.splice(0).map((worker) => worker.terminate())));
 
 async function runEnd(data: object): Promise<DuplexResult> {
-  const worker = startTsWorker(new URL('../fixtures/ring-duplex-worker.ts', import.meta.url), {
+  const worker = startWorker(new URL('../fixtures/ring-duplex-worker.ts', import.meta.url), {
     workerData: data,
   });
   workers.push(worker);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { startWorker } from '../../src/engine/start-worker.js';
 import { createRing, RingConsumer, readRingStats } from '../../src/ring/index.js';
 import { TrafficReceiver } from '../fixtures/ring-traffic.js';
-import { startTsWorker, workerExit } from '../helpers/ts-worker.js';
+import { workerExit } from '../helpers/worker-exit.js';
 
 const COUNT = 1_000_000;
 const BURST = 250;
@@ -10,7 +11,7 @@ describe('ring consumed on the main thread with waitAsync', () => {
   it('checks every record of a bursty producer, parking and waking thousands of times', async () => {
     // A small ring, so that the producer also fills it and parks inside bursts.
     const ring = createRing({ capacity: 1 << 14 });
-    const worker = startTsWorker(new URL('../fixtures/ring-burst-producer.ts', import.meta.url), {
+    const worker = startWorker(new URL('../fixtures/ring-burst-producer.ts', import.meta.url), {
       workerData: { ring, count: COUNT, seed: 7, burst: BURST, pauseMicros: 200 },
     });
     const exited = workerExit(worker);
