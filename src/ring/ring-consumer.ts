@@ -12,6 +12,7 @@ import {
   PRODUCER_WAKEUPS,
   RECORDS_OUT,
   type RingOptions,
+  recordSize,
   TAIL,
 } from './layout.js';
 import { type ParkSite, type WaitOptions, waitAsync, waitSync, wakeIfParked } from './wait-strategy.js';
@@ -109,7 +110,7 @@ export class RingConsumer {
         }
         const length = header & LENGTH_MASK;
         // Advance first, so that a throwing handler still releases its record.
-        head = (head + HEADER_BYTES + ((length + 3) & ~3)) >>> 0;
+        head = (head + recordSize(length)) >>> 0;
         count++;
         total += length;
         handler(bytes, pos + HEADER_BYTES, length, type);
@@ -133,7 +134,7 @@ export class RingConsumer {
       header = this.#words[0];
     }
     const length = header & LENGTH_MASK;
-    this.#peekedEnd = (head + HEADER_BYTES + ((length + 3) & ~3)) >>> 0;
+    this.#peekedEnd = (head + recordSize(length)) >>> 0;
     this.#peekedLength = length;
     return {
       type: header >>> 24,

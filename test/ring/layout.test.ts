@@ -16,7 +16,7 @@ describe('ring layout', () => {
   });
 
   it('defaults maxRecord to half the capacity less a header', () => {
-    expect(attachRing(createRing({ capacity: 1024 })).maxRecord).toBe(508);
+    expect(attachRing(createRing({ capacity: 1024 })).maxRecord).toBe(504);
   });
 
   it.each([0, 63, 100, 3000, 2 ** 31])('rejects capacity %d', (capacity) => {
@@ -24,7 +24,7 @@ describe('ring layout', () => {
   });
 
   it('rejects a maxRecord that could never fit', () => {
-    expect(() => createRing({ capacity: 1024, maxRecord: 509 })).toThrow(RangeError);
+    expect(() => createRing({ capacity: 1024, maxRecord: 505 })).toThrow(RangeError);
     expect(() => createRing({ capacity: 1024, maxRecord: -1 })).toThrow(RangeError);
   });
 

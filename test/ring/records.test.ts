@@ -41,14 +41,14 @@ describe('ring records', () => {
 
   it('reports full with -1/null/false, never overwrites, and counts it', () => {
     const { buffer, producer, consumer } = pair(64);
-    // 64 bytes hold exactly four 12-byte payloads (16 bytes each with the header).
-    for (let i = 0; i < 4; i++) expect(producer.write(bytesOf(12, i))).toBe(true);
+    // 64 bytes hold exactly four 8-byte payloads (16 bytes each with the header).
+    for (let i = 0; i < 4; i++) expect(producer.write(bytesOf(8, i))).toBe(true);
     expect(producer.claim(0)).toBe(-1);
-    expect(producer.reserve(12)).toBeNull();
+    expect(producer.reserve(8)).toBeNull();
     expect(producer.write(bytesOf(1, 9))).toBe(false);
     expect(readRingStats(buffer).fullEvents).toBe(3);
-    expect(drainAll(consumer).map((r) => r.data)).toEqual([0, 1, 2, 3].map((i) => [...bytesOf(12, i)]));
-    expect(producer.write(bytesOf(12, 5))).toBe(true);
+    expect(drainAll(consumer).map((r) => r.data)).toEqual([0, 1, 2, 3].map((i) => [...bytesOf(8, i)]));
+    expect(producer.write(bytesOf(8, 5))).toBe(true);
   });
 
   it('commits staged records when it finds the ring full, so the consumer can make room', () => {
@@ -63,42 +63,47 @@ describe('ring records', () => {
 
   it('places a record that ends exactly at the end of the region without padding', () => {
     const { buffer, producer, consumer } = pair(64);
-    expect(producer.write(bytesOf(28, 1))).toBe(true); // 32 bytes
-    expect(producer.write(bytesOf(28, 2))).toBe(true); // ends at 64
+    expect(producer.write(bytesOf(24, 1))).toBe(true); // 32 bytes
+    expect(producer.write(bytesOf(24, 2))).toBe(true); // ends at 64
     expect(drainAll(consumer)).toHaveLength(2);
-    const offset = producer.claim(28);
-    expect(offset).toBe(4); // wrapped to the start, no padding record was needed
-    producer.bytes.set(bytesOf(28, 3), offset);
+    const offset = producer.claim(24);
+    expect(offset).toBe(8); // wrapped to the start, no padding record was needed
+    producer.bytes.set(bytesOf(24, 3), offset);
     producer.commit();
-    expect(drainAll(consumer)).toEqual([{ type: 0, data: [...bytesOf(28, 3)] }]);
+    expect(drainAll(consumer)).toEqual([{ type: 0, data: [...bytesOf(24, 3)] }]);
     expect(readRingStats(buffer).usedBytes).toBe(0);
   });
 
   it('pads and wraps a record that would straddle the end', () => {
     const { producer, consumer } = pair(128);
-    expect(producer.write(bytesOf(56, 0))).toBe(true); // 60 bytes
-    expect(producer.write(bytesOf(36, 1))).toBe(true); // 40 bytes: 28 left before the end
+    expect(producer.write(bytesOf(56, 0))).toBe(true); // 64 bytes
+    expect(producer.write(bytesOf(32, 1))).toBe(true); // 40 bytes: 24 left before the end
     expect(drainAll(consumer)).toHaveLength(2);
-    const offset = producer.claim(28, 3); // 32 bytes: does not fit in 28, goes to offset 0
-    expect(offset).toBe(4);
-    producer.bytes.set(bytesOf(28, 2), offset);
+    const offset = producer.claim(24, 3); // 32 bytes: does not fit in 24, goes to offset 0
+    expect(offset).toBe(8);
+    producer.bytes.set(bytesOf(24, 2), offset);
     producer.commit();
     const peeked = consumer.peek();
     expect(peeked?.type).toBe(3);
-    expect([...(peeked?.data ?? [])]).toEqual([...bytesOf(28, 2)]);
+    expect([...(peeked?.data ?? [])]).toEqual([...bytesOf(24, 2)]);
     consumer.release();
     expect(consumer.peek()).toBeNull();
   });
 
   it('refuses to wrap when the padding plus the record does not fit yet', () => {
     const { producer, consumer } = pair(64);
-    expect(producer.write(bytesOf(4, 0))).toBe(true); // 8 bytes at 0..8
-    expect(producer.write(bytesOf(28, 1))).toBe(true); // 32 bytes at 8..40
-    consumer.drain(() => {}, 1); // frees 0..8
-    // 24 bytes left at the end and 8 free at the start: a 28-byte record fits nowhere yet.
+    expect(producer.write(bytesOf(4, 0))).toBe(true); // 16 bytes at 0..16
+    expect(producer.write(bytesOf(16, 1))).toBe(true); // 24 bytes at 16..40
+    consumer.drain(() => {}, 1); // frees 0..16
+    // 24 bytes left at the end and 16 free at the start: a 32-byte record fits nowhere yet.
     expect(producer.claim(24)).toBe(-1);
     drainAll(consumer);
-    expect(producer.claim(24)).toBe(4);
+    expect(producer.claim(24)).toBe(8);
+  });
+
+  it('keeps every payload 8-byte aligned, so copies into shared memory take the word-wise path', () => {
+    const { producer } = pair(1024);
+    for (const length of [0, 1, 3, 7, 8, 9, 100]) expect(producer.claim(length) % 8).toBe(0);
   });
 
   it('takes records up to maxRecord and throws a RangeError beyond it', () => {
@@ -119,7 +124,7 @@ describe('ring records', () => {
     expect(error).toBeInstanceOf(RangeError);
     expect(error).toBeInstanceOf(RingRecordTooLargeError);
     expect(error).toBeInstanceOf(SockshardError);
-    expect(error).toMatchObject({ code: 'ERR_RING_RECORD_TOO_LARGE', length: 509, maxRecord: 508 });
+    expect(error).toMatchObject({ code: 'ERR_RING_RECORD_TOO_LARGE', length: 505, maxRecord: 504 });
     expect(() => producer.write(new Uint8Array(100_000))).toThrow(RangeError);
     expect(() => producer.claim(-1)).toThrow(RangeError);
     expect(() => producer.claim(1.5)).toThrow(RangeError);
