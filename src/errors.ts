@@ -85,3 +85,122 @@ export class RingStateError extends SockshardError {
     super('ERR_RING_STATE', message);
   }
 }
+
+/** Where a failed syscall was aimed; all optional. */
+export interface SyscallErrorContext {
+  readonly address?: string;
+  readonly port?: number;
+  readonly fd?: number;
+  readonly shardId?: number;
+}
+
+/**
+ * A syscall that failed: `code` is the errno name (`EADDRINUSE`), `errno` the negative number Node's own
+ * system errors carry (`-98`), `syscall` the call (`bind`), plus `address`, `port` or `fd` where known.
+ *
+ * The native addon throws these itself, as plain `Error`s carrying the brand and these fields (so nothing
+ * re-wraps them on the way out); `instanceof SyscallError` therefore checks the brand and the shape rather
+ * than the prototype, and holds for those as well as for errors built here.
+ */
+export class SyscallError extends SockshardError {
+  declare readonly syscall: string;
+  declare readonly errno: number;
+  declare readonly address?: string;
+
+  /** `description` is the errno's text, e.g. `address already in use`. */
+  constructor(
+    syscall: string,
+    errno: number,
+    code: string,
+    description: string,
+    context: SyscallErrorContext = {},
+  ) {
+    super(code, `${syscall} ${code}: ${description}${where(context)}`, { ...context, syscall, errno });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof; a subclass gets the prototype check.
+    if (this !== SyscallError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    if (!(value instanceof SockshardError)) return false;
+    return typeof value.syscall === 'string' && typeof value.errno === 'number';
+  }
+}
+
+/** The same suffix the addon writes: ` 127.0.0.1:7000`, ` [::1]:7000` or ` (fd 12)`. */
+function where(context: SyscallErrorContext): string {
+  if (context.address !== undefined) {
+    const host = context.address.includes(':') ? `[${context.address}]` : context.address;
+    return ` ${host}:${context.port ?? 0}`;
+  }
+  return context.fd === undefined ? '' : ` (fd ${context.fd})`;
+}
+
+/** The native addon is missing or failed to load (not built, built for another Node, or not Linux). */
+export class NativeAddonUnavailableError extends SockshardError {
+  readonly path: string;
+
+  constructor(path: string, cause: unknown) {
+    super(
+      'ERR_NATIVE_UNAVAILABLE',
+      `sockshard's native addon could not be loaded from ${path}: it did not build, was built for another ` +
+        'Node.js, or this is not Linux (the addon is Linux only). Rebuild it with `npm rebuild sockshard` ' +
+        '(in a checkout of sockshard: `npm run install`); building needs python3, make and a C compiler.',
+      { cause },
+    );
+    this.path = path;
+  }
+}
+
+/** A handler module that could not be imported, or whose default export does not fit its listener. */
+export class HandlerLoadError extends SockshardError {
+  declare readonly module: string;
+
+  constructor(module: string, reason: string, cause?: unknown, shardId?: number) {
+    const where = shardId === undefined ? '' : ` (shard ${shardId})`;
+    const message = reason.startsWith('handler module') ? reason : `handler module ${module} ${reason}${where}`;
+    super('ERR_HANDLER_LOAD', message, { cause, ...(shardId === undefined ? {} : { shardId }) });
+    Object.defineProperty(this, 'module', { value: module, enumerable: true });
+  }
+}
+
+/** The shape of an error that crossed from a shard (structured clone drops classes and own fields). */
+export interface RemoteErrorInfo {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly code?: string;
+}
+
+/**
+ * A handler threw or rejected while serving a connection or a request. That connection was ended; the
+ * shard serves on. `listenerId` is -1 for errors thrown later in a callback that no listener owns.
+ */
+export class HandlerError extends SockshardError {
+  declare readonly listenerId: number;
+  /** The handler's own error code, if it had one. */
+  declare readonly handlerCode?: string;
+
+  constructor(remote: RemoteErrorInfo, shardId: number, listenerId = -1) {
+    super('ERR_HANDLER', `handler error in shard ${shardId}: ${remote.name}: ${remote.message}`, { shardId });
+    Object.defineProperty(this, 'listenerId', { value: listenerId, enumerable: true });
+    if (remote.code !== undefined) Object.defineProperty(this, 'handlerCode', { value: remote.code, enumerable: true });
+    if (remote.stack !== undefined) this.stack = `${this.name}: ${this.message}\n--- in the shard ---\n${remote.stack}`;
+  }
+}
+
+/** A shard's worker ended when it was not asked to. */
+export class ShardExitError extends SockshardError {
+  declare readonly exitCode: number;
+
+  constructor(shardId: number, exitCode: number) {
+    super('ERR_SHARD_EXIT', `shard ${shardId} exited unexpectedly with code ${exitCode}`, { shardId });
+    Object.defineProperty(this, 'exitCode', { value: exitCode, enumerable: true });
+  }
+}
+
+/** An engine method called in a state that does not allow it (listen after start, start twice, ...). */
+export class EngineStateError extends SockshardError {
+  constructor(message: string) {
+    super('ERR_ENGINE_STATE', message);
+  }
+}

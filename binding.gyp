@@ -1,0 +1,24 @@
+{
+  "targets": [
+    {
+      "target_name": "sockshard_native",
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": [
+            "native/binding.c",
+            "native/ss_accept.c",
+            "native/ss_errors.c",
+            "native/ss_fd.c",
+            "native/ss_listen.c",
+            "native/ss_socket.c",
+            "native/ss_udp.c"
+          ],
+          "defines": ["NAPI_VERSION=9"],
+          "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"]
+        }, {
+          "type": "none"
+        }]
+      ]
+    }
+  ]
+}

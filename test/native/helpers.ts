@@ -1,0 +1,68 @@
+import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import net from 'node:net';
+import type { Worker } from 'node:worker_threads';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { startWorker } from '../../src/engine/start-worker.js';
+
+/** Open fds of this process (the directory read itself holds one, on both sides of a comparison). */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * Registers teardown hooks for the calling test file: each test's deferred cleanups run (last first),
+ * then the process must hold no more fds than before the test. Node closes a destroyed socket's fd on a
+ * later tick, so the count is polled for a short, bounded while before failing.
+ */
+export function useTeardown(): (cleanup: () => unknown) => void {
+  const cleanups: (() => unknown)[] = [];
+  let before = 0;
+  beforeEach(() => {
+    before = openFdCount();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    const deadline = Date.now() + 2_000;
+    while (openFdCount() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(openFdCount(), 'open fds after the test').toBe(before);
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
+}
+
+/** Connects and resolves once the kernel has completed the handshake (the peer need not accept yet). */
+export async function connect(port: number, host: string, localAddress?: string): Promise<net.Socket> {
+  const socket = net.connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) });
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Resolves with everything `socket` sends until it ends. */
+export async function readAll(socket: net.Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await once(socket, 'end');
+  return Buffer.concat(chunks);
+}
+
+/** Destroys a socket and waits for its fd to be closed. */
+export async function destroy(socket: net.Socket): Promise<void> {
+  if (socket.closed) return;
+  const closed = once(socket, 'close');
+  socket.destroy();
+  await closed;
+}
+
+/** 32-bit FNV-1a, the addon's peer-address hash, as an unsigned number. */
+export function fnv1a(bytes: Iterable<number>): number {
+  let hash = 0x811c9dc5;
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash >>> 0;
+}
+
+/** Runs a TypeScript fixture from test/fixtures/native in a worker thread. */
+export function fixtureWorker(name: string, workerData: unknown): Worker {
+  return startWorker(new URL(`../fixtures/native/${name}`, import.meta.url), { workerData });
+}
