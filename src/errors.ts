@@ -157,7 +157,9 @@ export class HandlerLoadError extends SockshardError {
 
   constructor(module: string, reason: string, cause?: unknown, shardId?: number) {
     const where = shardId === undefined ? '' : ` (shard ${shardId})`;
-    const message = reason.startsWith('handler module') ? reason : `handler module ${module} ${reason}${where}`;
+    const message = reason.startsWith('handler module')
+      ? reason
+      : `handler module ${module} ${reason}${where}`;
     super('ERR_HANDLER_LOAD', message, { cause, ...(shardId === undefined ? {} : { shardId }) });
     Object.defineProperty(this, 'module', { value: module, enumerable: true });
   }
@@ -183,8 +185,10 @@ export class HandlerError extends SockshardError {
   constructor(remote: RemoteErrorInfo, shardId: number, listenerId = -1) {
     super('ERR_HANDLER', `handler error in shard ${shardId}: ${remote.name}: ${remote.message}`, { shardId });
     Object.defineProperty(this, 'listenerId', { value: listenerId, enumerable: true });
-    if (remote.code !== undefined) Object.defineProperty(this, 'handlerCode', { value: remote.code, enumerable: true });
-    if (remote.stack !== undefined) this.stack = `${this.name}: ${this.message}\n--- in the shard ---\n${remote.stack}`;
+    if (remote.code !== undefined)
+      Object.defineProperty(this, 'handlerCode', { value: remote.code, enumerable: true });
+    if (remote.stack !== undefined)
+      this.stack = `${this.name}: ${this.message}\n--- in the shard ---\n${remote.stack}`;
   }
 }
 

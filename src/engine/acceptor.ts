@@ -1,0 +1,99 @@
+import type { SockshardError } from '../errors.js';
+import {
+  ACCEPTED_ADDRESS_HASH,
+  ACCEPTED_FD,
+  ACCEPTED_STRIDE,
+  type AcceptHandle,
+  acceptError,
+  close,
+  listen,
+  resumeAccepting,
+  startAccepting,
+  stopAccepting,
+} from '../native/binding.js';
+import type { Balancer } from './balancer.js';
+import type { ResolvedListener } from './options.js';
+import type { ShardHandle } from './shard-handle.js';
+
+/** Connections accepted per native call (and per JS callback). */
+const ACCEPT_BATCH = 64;
+/** After EMFILE and the like, how long accepting pauses (connections wait in the kernel's backlog). */
+const ACCEPT_BACKOFF_MS = 100;
+
+/**
+ * The acceptor of one listener, on the coordinator thread: it owns the listening fd, accepts in batches
+ * (native accept4 driven by a uv_poll in this thread's loop), picks a shard for each connection with the
+ * listener's balancer, writes the fd into that shard's control ring and never touches it again. It never
+ * reads a byte: what a client sent before its shard adopts the fd waits in the kernel.
+ */
+export class Acceptor {
+  readonly listener: ResolvedListener;
+  /** The bound port (the kernel's pick when the listener asked for port 0). */
+  port = 0;
+  /** Connections accepted. */
+  accepted = 0;
+  /** Accepted connections closed at once: no live shard, or its control ring was full. */
+  dropped = 0;
+  readonly #shards: readonly ShardHandle[];
+  readonly #balancer: Balancer;
+  readonly #onError: (error: SockshardError) => void;
+  readonly #out = new Int32Array(ACCEPT_BATCH * ACCEPTED_STRIDE);
+  #fd = -1;
+  #handle: AcceptHandle | undefined;
+  #backoff: NodeJS.Timeout | undefined;
+
+  constructor(
+    listener: ResolvedListener,
+    shards: readonly ShardHandle[],
+    balancer: Balancer,
+    onError: (error: SockshardError) => void,
+  ) {
+    this.listener = listener;
+    this.#shards = shards;
+    this.#balancer = balancer;
+    this.#onError = onError;
+  }
+
+  /** Binds, listens and starts accepting. Throws a SyscallError (EADDRINUSE, EACCES, ...) naming the port. */
+  open(): void {
+    const { host, port, backlog } = this.listener;
+    const bound = listen({ host, port, backlog });
+    this.#fd = bound.fd;
+    this.port = bound.port;
+    this.#handle = startAccepting(this.#fd, this.#out, this.#onBatch);
+  }
+
+  readonly #onBatch = (count: number): void => {
+    if (count < 0) {
+      // EMFILE/ENFILE/ENOBUFS/ENOMEM: the addon has paused the poll (it is level-triggered and would spin).
+      this.#onError(acceptError(count, { fd: this.#fd }));
+      this.#backoff = setTimeout(() => {
+        if (this.#handle !== undefined) resumeAccepting(this.#handle);
+      }, ACCEPT_BACKOFF_MS);
+      return;
+    }
+    const out = this.#out;
+    const shards = this.#shards;
+    const id = this.listener.id;
+    for (let i = 0; i < count; i++) {
+      const fd = out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
+      const shard = this.#balancer.next(out[i * ACCEPTED_STRIDE + ACCEPTED_ADDRESS_HASH]!);
+      if (shard < 0 || !shards[shard]!.handoff(fd, id)) {
+        // Never drop an fd silently: the client sees the connection close, and the count says why.
+        close(fd);
+        this.dropped++;
+      }
+    }
+    this.accepted += count;
+    for (const shard of shards) shard.flush();
+  };
+
+  /** Stops accepting and closes the listening socket; connections already handed off are not touched. */
+  close(): void {
+    clearTimeout(this.#backoff);
+    if (this.#handle !== undefined) stopAccepting(this.#handle);
+    this.#handle = undefined;
+    if (this.#fd >= 0) close(this.#fd);
+    this.#fd = -1;
+  }
+}

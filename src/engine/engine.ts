@@ -1,0 +1,255 @@
+import { EventEmitter } from 'node:events';
+import {
+  EngineStateError,
+  type HandlerError,
+  InvalidOptionError,
+  ShardExitError,
+  SockshardError,
+} from '../errors.js';
+import { createShardCounters, type ListenerSpec, type serializeError } from '../protocol.js';
+import { createRing } from '../ring/index.js';
+import { Acceptor } from './acceptor.js';
+import { createBalancer } from './balancer.js';
+import { type EngineStats, engineStats, type ListenerStats, listenerStats } from './engine-stats.js';
+import {
+  type EngineOptions,
+  type HttpOptions,
+  type ResolvedEngineOptions,
+  type ResolvedListener,
+  resolveEngineOptions,
+  resolveListener,
+  type TcpOptions,
+} from './options.js';
+import { reviveError, ShardHandle } from './shard-handle.js';
+
+/** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
+export interface EngineEvents {
+  /** Something failed that the engine survived: an accept error, a shard that died. */
+  error: [error: SockshardError];
+  /** A handler threw or rejected; its connection was ended, its shard serves on. */
+  'handler-error': [error: HandlerError];
+  'shard-online': [shardId: number];
+  'shard-exit': [shardId: number, exitCode: number];
+  close: [];
+}
+
+export interface CloseOptions {
+  /** How long shards may take to let in-flight work finish before the rest is destroyed. Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+type EngineState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** Extra time a shard gets after its drain deadline to report and exit before it is terminated. */
+const EXIT_GRACE_MS = 2_000;
+
+interface Listener {
+  readonly config: ResolvedListener;
+  port: number;
+  acceptor?: Acceptor;
+  readonly stats: ListenerStats;
+}
+
+/**
+ * A sockshard engine: one coordinator (the thread that calls `createEngine`, normally the main thread)
+ * that accepts connections and hands them to `shards` worker threads, which run the handler modules.
+ *
+ * Unlike a plain EventEmitter, the engine does not throw when it emits 'error' with no listener: errors
+ * it survives become process warnings instead, so an embedded engine never ends the process by itself.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ shards: 2 });
+ * engine.http({ port: 8080, handler: new URL('./app.js', import.meta.url) });
+ * await engine.start();
+ * console.log(engine.addresses()[0].port, engine.stats().total);
+ * await engine.close({ timeoutMs: 2000 });
+ * ```
+ */
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly options: ResolvedEngineOptions;
+  readonly #listeners: Listener[] = [];
+  #shards: ShardHandle[] = [];
+  #state: EngineState = 'idle';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: EngineOptions = {}) {
+    super();
+    this.options = resolveEngineOptions(options);
+  }
+
+  /** Adds a plain TCP listener; every connection goes to the handler module's `connection()`. */
+  tcp(options: TcpOptions): this {
+    return this.#add('tcp', options);
+  }
+
+  /** Adds an HTTP listener served by a `node:http` server in every shard. */
+  http(options: HttpOptions): this {
+    return this.#add('http', options);
+  }
+
+  #add(kind: 'tcp' | 'http', options: TcpOptions | HttpOptions): this {
+    if (this.#state !== 'idle') throw new EngineStateError(`engine.${kind}() must be called before start()`);
+    const config = resolveListener(this.#listeners.length, kind, options);
+    const listener: Listener = {
+      config,
+      port: config.port,
+      get stats() {
+        return listenerStats(config, listener.port, listener.acceptor);
+      },
+    };
+    this.#listeners.push(listener);
+    return this;
+  }
+
+  /**
+   * Starts the shards, loads every handler module in each, then binds and starts accepting. Rejects
+   * (having started nothing that stays running) on a handler that cannot load, a port in use, ...
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new EngineStateError(`start() on a ${this.#state} engine`);
+    if (this.#listeners.length === 0) {
+      throw new InvalidOptionError(
+        'listeners',
+        'add a listener with engine.tcp() or engine.http() before start()',
+      );
+    }
+    this.#state = 'starting';
+    try {
+      this.#spawnShards();
+      await Promise.all(this.#shards.map((shard) => shard.ready));
+      for (const shard of this.#shards) this.emit('shard-online', shard.id);
+      for (const listener of this.#listeners) {
+        if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
+        else this.#listenHere(listener);
+      }
+      this.#state = 'running';
+    } catch (error) {
+      await this.#shutdown(0);
+      this.#state = 'closed';
+      throw error;
+    }
+  }
+
+  #spawnShards(): void {
+    const { shards, controlRingBytes } = this.options;
+    const counters = createShardCounters(shards);
+    const specs: ListenerSpec[] = this.#listeners.map(({ config }) => ({
+      id: config.id,
+      kind: config.kind,
+      handler: config.handler,
+      ...(config.http === undefined ? {} : { http: config.http }),
+      ...(config.balance === 'kernel'
+        ? { kernel: { host: config.host, port: config.port, backlog: config.backlog } }
+        : {}),
+    }));
+    const events = {
+      handlerError: (error: HandlerError) => this.emit('handler-error', error),
+      exit: (shard: ShardHandle, exitCode: number, expected: boolean) => {
+        this.emit('shard-exit', shard.id, exitCode);
+        if (!expected && this.#state === 'running') this.#report(new ShardExitError(shard.id, exitCode));
+      },
+    };
+    for (let shardId = 0; shardId < shards; shardId++) {
+      const control = createRing({ capacity: controlRingBytes });
+      this.#shards.push(new ShardHandle({ shardId, shards, control, counters, listeners: specs }, events));
+    }
+  }
+
+  #listenHere(listener: Listener): void {
+    const { config } = listener;
+    if (config.balance === 'kernel') return;
+    const acceptor = new Acceptor(
+      config,
+      this.#shards,
+      createBalancer(config.balance, this.#shards),
+      (error) => this.#report(error),
+    );
+    acceptor.open();
+    listener.acceptor = acceptor;
+    listener.port = acceptor.port;
+  }
+
+  /** balance 'kernel': shard 0 binds first (and picks the port if it is 0), then the others join it. */
+  async #listenInShards(listener: Listener): Promise<void> {
+    const listenerId = listener.config.id;
+    for (const shard of this.#shards) {
+      const listening = shard.waitFor((message) => {
+        if (message.type === 'listen-failed' && message.listenerId === listenerId) {
+          throw reviveSyscall(message.error, shard.id, listener.port);
+        }
+        return message.type === 'listening' && message.listenerId === listenerId ? message.port : undefined;
+      });
+      shard.post({ type: 'listen', listenerId, port: listener.port });
+      listener.port = await listening;
+    }
+  }
+
+  /** The listeners with their bound ports (the kernel's picks for port 0). */
+  addresses(): ListenerStats[] {
+    return this.#listeners.map((listener) => listener.stats);
+  }
+
+  /** Counters of every shard and listener, read from shared memory. */
+  stats(): EngineStats {
+    return engineStats(this.#shards, this.#listeners);
+  }
+
+  /**
+   * Stops accepting, lets shards finish in-flight work for up to `timeoutMs`, destroys what is left,
+   * and ends every shard. Safe to call more than once.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      throw new InvalidOptionError('timeoutMs', `must be a non-negative integer, got ${String(timeoutMs)}`);
+    }
+    if (this.#closing !== undefined) return this.#closing;
+    if (this.#state === 'idle' || this.#state === 'closed') {
+      this.#state = 'closed';
+      this.#closing = Promise.resolve();
+      return this.#closing;
+    }
+    this.#state = 'closing';
+    this.#closing = this.#shutdown(timeoutMs).then(() => {
+      this.#state = 'closed';
+      this.emit('close');
+    });
+    return this.#closing;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    for (const listener of this.#listeners) {
+      listener.acceptor?.close();
+    }
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs + EXIT_GRACE_MS).unref());
+    await Promise.all(
+      this.#shards.map(async (shard) => {
+        if (shard.alive) await Promise.race([shard.drain(timeoutMs).then(() => shard.exited), deadline]);
+        await shard.terminate();
+      }),
+    );
+  }
+
+  #report(error: SockshardError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error.message, { type: 'SockshardWarning', code: error.code });
+  }
+}
+
+function reviveSyscall(
+  error: ReturnType<typeof serializeError>,
+  shardId: number,
+  port: number,
+): SockshardError {
+  if (error.code !== undefined && error.syscall !== undefined) {
+    return new SockshardError(error.code, error.message, { shardId, port, syscall: error.syscall });
+  }
+  return reviveError(error, shardId);
+}
+
+/** Creates an engine; add listeners, then `await engine.start()`. */
+export function createEngine(options: EngineOptions = {}): Engine {
+  return new Engine(options);
+}

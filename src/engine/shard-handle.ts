@@ -1,0 +1,176 @@
+import type { Worker } from 'node:worker_threads';
+import { HandlerError, HandlerLoadError, ShardExitError, type SockshardError } from '../errors.js';
+import {
+  COUNTER_ACCEPTED,
+  COUNTER_CLOSED,
+  type CoordinatorMessage,
+  counterIndex,
+  HANDOFF_BYTES,
+  HANDOFF_FD,
+  HANDOFF_LISTENER,
+  RECORD_HANDOFF,
+  type SerializedError,
+  type ShardInit,
+  type ShardMessage,
+} from '../protocol.js';
+import { RingProducer } from '../ring/index.js';
+import type { Balanced } from './balancer.js';
+import { siblingModule, startWorker } from './start-worker.js';
+
+const SHARD_ENTRY = siblingModule('../workers/shard-main.js', import.meta.url);
+
+interface Waiter {
+  message(message: ShardMessage): void;
+  exit(exitCode: number): void;
+}
+
+/** What a shard reports to the engine. */
+export interface ShardEvents {
+  handlerError(error: HandlerError): void;
+  exit(shard: ShardHandle, exitCode: number, expected: boolean): void;
+}
+
+/** Rebuilds an error that crossed from a shard as the typed error it stands for. */
+export function reviveError(error: SerializedError, shardId: number, listenerId?: number): SockshardError {
+  if (error.code === 'ERR_HANDLER_LOAD' && error.module !== undefined) {
+    return new HandlerLoadError(error.module, error.message, undefined, shardId);
+  }
+  return new HandlerError(error, shardId, listenerId);
+}
+
+/**
+ * The coordinator's side of one shard: its worker, the producing end of its control ring (the handoff
+ * path) and its counters. Threading: used on the coordinator thread only.
+ */
+export class ShardHandle implements Balanced {
+  readonly id: number;
+  readonly worker: Worker;
+  readonly controlRing: SharedArrayBuffer;
+  /** Resolves when the shard has loaded every handler; rejects if it cannot. */
+  readonly ready: Promise<void>;
+  /** Resolves with the exit code once the worker has ended. */
+  readonly exited: Promise<number>;
+  alive = false;
+  /** Connections written to the control ring. */
+  handedOff = 0;
+  /** Accepted connections closed at once because the control ring was full. */
+  handoffDropped = 0;
+  readonly #producer: RingProducer;
+  readonly #words: Int32Array;
+  readonly #counters: Int32Array;
+  readonly #waiters = new Set<Waiter>();
+  #closing = false;
+
+  constructor(init: ShardInit, events: ShardEvents) {
+    this.id = init.shardId;
+    this.controlRing = init.control;
+    this.#producer = new RingProducer(init.control);
+    const bytes = this.#producer.bytes;
+    this.#words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    this.#counters = new Int32Array(init.counters);
+    this.worker = startWorker(SHARD_ENTRY, { workerData: init, name: `sockshard-shard-${init.shardId}` });
+    this.ready = this.waitFor((message) => {
+      if (message.type === 'start-failed') throw reviveError(message.error, this.id);
+      if (message.type !== 'ready') return undefined;
+      this.alive = true;
+      return true;
+    }).then(() => undefined);
+    this.worker.on('message', (message: ShardMessage) => {
+      if (message.type === 'handler-error') {
+        events.handlerError(new HandlerError(message.error, this.id, message.listenerId));
+      }
+      for (const waiter of this.#waiters) waiter.message(message);
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        this.alive = false;
+        for (const waiter of this.#waiters) waiter.exit(code);
+        events.exit(this, code, this.#closing);
+        resolve(code);
+      });
+    });
+    // An error thrown at the top level of the worker ends it; 'exit' follows and reports it.
+    this.worker.on('error', () => {});
+  }
+
+  /**
+   * Resolves with the first message for which `match` returns a value (or rejects if it throws); rejects
+   * with a ShardExitError if the worker ends first.
+   */
+  waitFor<T>(match: (message: ShardMessage) => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = {
+        message: (message) => {
+          let value: T | undefined;
+          try {
+            value = match(message);
+          } catch (error) {
+            this.#waiters.delete(waiter);
+            reject(error);
+            return;
+          }
+          if (value === undefined) return;
+          this.#waiters.delete(waiter);
+          resolve(value);
+        },
+        exit: (exitCode) => {
+          this.#waiters.delete(waiter);
+          reject(new ShardExitError(this.id, exitCode));
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  openConnections(): number {
+    const closed = Atomics.load(this.#counters, counterIndex(this.id, COUNTER_CLOSED));
+    const accepted = Atomics.load(this.#counters, counterIndex(this.id, COUNTER_ACCEPTED));
+    return this.handedOff + accepted - closed;
+  }
+
+  counter(counter: number): number {
+    return Atomics.load(this.#counters, counterIndex(this.id, counter));
+  }
+
+  /**
+   * Stages the handoff of an accepted fd; `flush()` publishes the batch. False when the control ring is
+   * full: the caller still owns the fd.
+   */
+  handoff(fd: number, listenerId: number): boolean {
+    const offset = this.#producer.claim(HANDOFF_BYTES, RECORD_HANDOFF);
+    if (offset < 0) return false;
+    const word = offset >> 2;
+    this.#words[word + HANDOFF_FD] = fd;
+    this.#words[word + HANDOFF_LISTENER] = listenerId;
+    this.handedOff++;
+    return true;
+  }
+
+  /** Publishes staged handoffs and wakes the shard if it is parked (one notify per batch at most). */
+  flush(): void {
+    this.#producer.commit();
+  }
+
+  post(message: CoordinatorMessage): void {
+    this.worker.postMessage(message);
+  }
+
+  /** Asks the shard to drain; resolves when it has drained or ended (the caller bounds the wait). */
+  drain(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    this.alive = false;
+    const drained = this.waitFor((message) => (message.type === 'drained' ? true : undefined));
+    this.post({ type: 'drain', timeoutMs });
+    return drained.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Ends the worker now (after a failed start, or when a drain overran its deadline). */
+  async terminate(): Promise<void> {
+    this.#closing = true;
+    this.alive = false;
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,256 @@
+import { closeSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { parentPort } from 'node:worker_threads';
+import type { HttpHandler, ShardContext, TcpHandler } from '../handler.js';
+import { listen } from '../native/binding.js';
+import {
+  COUNTER_ACCEPTED,
+  COUNTER_ADOPT_FAILED,
+  COUNTER_ADOPTED,
+  COUNTER_CLOSED,
+  COUNTER_HANDLER_ERRORS,
+  COUNTER_REQUESTS,
+  COUNTER_SOCKET_ERRORS,
+  type CoordinatorMessage,
+  counterIndex,
+  HANDOFF_FD,
+  HANDOFF_LISTENER,
+  type ListenerSpec,
+  RECORD_HANDOFF,
+  type ShardInit,
+  type ShardMessage,
+  serializeError,
+} from '../protocol.js';
+import { RingConsumer } from '../ring/index.js';
+import { loadHandler } from './handler-module.js';
+
+/** One listener as this shard serves it. */
+interface ServedListener {
+  readonly spec: ListenerSpec;
+  readonly context: ShardContext;
+  readonly tcp?: TcpHandler;
+  readonly http?: http.Server;
+  /** balance 'kernel': this shard's own SO_REUSEPORT listening server. */
+  kernel?: net.Server;
+}
+
+/** How often a draining shard looks for connections that have become idle (HTTP keep-alive). */
+const DRAIN_POLL_MS = 25;
+
+const isPromise = (value: unknown): value is Promise<unknown> =>
+  typeof (value as Promise<unknown> | undefined)?.then === 'function';
+
+/**
+ * A shard: one worker thread with its own event loop. It adopts the connections the coordinator hands it
+ * through its control ring (`net.Socket({ fd })`), runs the listeners' handlers on them, keeps its
+ * counters in shared memory, and drains on request.
+ */
+export class Shard {
+  readonly #init: ShardInit;
+  readonly #consumer: RingConsumer;
+  readonly #handoffs: Int32Array;
+  readonly #counters: Int32Array;
+  readonly #listeners = new Map<number, ServedListener>();
+  readonly #sockets = new Set<net.Socket>();
+  readonly #port = parentPort!;
+  #draining = false;
+
+  constructor(init: ShardInit) {
+    this.#init = init;
+    this.#consumer = new RingConsumer(init.control);
+    const bytes = this.#consumer.bytes;
+    this.#handoffs = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    this.#counters = new Int32Array(init.counters);
+  }
+
+  async run(): Promise<void> {
+    this.#port.on('message', (message: CoordinatorMessage) => this.#onMessage(message));
+    // A handler's error in a later callback (a socket event, a timer) would otherwise end this thread and
+    // every connection on it: count it, report it, and serve on.
+    process.on('uncaughtException', (error) => this.#reportHandlerError(-1, error));
+    process.on('unhandledRejection', (error) => this.#reportHandlerError(-1, error));
+    try {
+      for (const spec of this.#init.listeners) await this.#prepare(spec);
+    } catch (error) {
+      this.#post({ type: 'start-failed', error: serializeError(error) });
+      this.#port.close();
+      return;
+    }
+    this.#post({ type: 'ready' });
+    await this.#pump();
+  }
+
+  async #prepare(spec: ListenerSpec): Promise<void> {
+    const context: ShardContext = {
+      shardId: this.#init.shardId,
+      shards: this.#init.shards,
+      listenerId: spec.id,
+    };
+    const handler = await loadHandler(spec);
+    if (spec.kind === 'tcp') {
+      const tcp = handler as TcpHandler;
+      await tcp.setup?.(context);
+      this.#listeners.set(spec.id, { spec, context, tcp });
+      return;
+    }
+    const { request, setup } = handler as HttpHandler;
+    const settings = spec.http ?? {};
+    const server = http.createServer(
+      settings.maxHeaderSize === undefined ? {} : { maxHeaderSize: settings.maxHeaderSize },
+      (req, res) => {
+        Atomics.add(this.#counters, counterIndex(this.#init.shardId, COUNTER_REQUESTS), 1);
+        try {
+          const result = request(req, res, context);
+          if (isPromise(result)) result.catch((error: unknown) => this.#requestFailed(spec.id, res, error));
+        } catch (error) {
+          this.#requestFailed(spec.id, res, error);
+        }
+      },
+    );
+    if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
+    if (settings.headersTimeout !== undefined) server.headersTimeout = settings.headersTimeout;
+    if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
+    if (settings.maxRequestsPerSocket !== undefined)
+      server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+    // node:http starts its header/request timeout checks on 'listening'. This server never listens (the
+    // coordinator accepts), so start them the same way; without this, slow clients would never time out.
+    server.emit('listening');
+    await setup?.(context, server);
+    this.#listeners.set(spec.id, { spec, context, http: server });
+  }
+
+  /** Adopts handed-off connections until the shard drains; parks on the ring when there are none. */
+  async #pump(): Promise<void> {
+    while (!this.#draining) {
+      if (this.#consumer.drain(this.#onRecord) === 0) await this.#consumer.waitForData();
+    }
+  }
+
+  readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
+    if (type !== RECORD_HANDOFF) return;
+    const word = offset >> 2;
+    this.#adopt(this.#handoffs[word + HANDOFF_FD]!, this.#handoffs[word + HANDOFF_LISTENER]!);
+  };
+
+  #adopt(fd: number, listenerId: number): void {
+    const listener = this.#listeners.get(listenerId);
+    let socket: net.Socket;
+    try {
+      if (listener === undefined) throw new Error(`no listener ${listenerId} in shard ${this.#init.shardId}`);
+      socket = new net.Socket({ fd, readable: true, writable: true });
+    } catch (error) {
+      // The fd is ours now: close it, or it leaks.
+      try {
+        closeSync(fd);
+      } catch {}
+      this.#count(COUNTER_ADOPT_FAILED);
+      this.#reportHandlerError(listenerId, error);
+      return;
+    }
+    this.#count(COUNTER_ADOPTED);
+    this.#serve(socket, listener);
+  }
+
+  #serve(socket: net.Socket, listener: ServedListener): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#count(COUNTER_CLOSED);
+    });
+    // Resets and broken pipes are a client's business, not a reason to end the shard.
+    socket.on('error', () => this.#count(COUNTER_SOCKET_ERRORS));
+    if (listener.http !== undefined) {
+      listener.http.emit('connection', socket);
+      return;
+    }
+    try {
+      const result = listener.tcp!.connection(socket, listener.context);
+      if (isPromise(result))
+        result.catch((error: unknown) => this.#connectionFailed(listener, socket, error));
+    } catch (error) {
+      this.#connectionFailed(listener, socket, error);
+    }
+  }
+
+  #connectionFailed(listener: ServedListener, socket: net.Socket, error: unknown): void {
+    socket.destroy();
+    this.#reportHandlerError(listener.spec.id, error);
+  }
+
+  #requestFailed(listenerId: number, response: http.ServerResponse, error: unknown): void {
+    if (response.headersSent) {
+      response.socket?.destroy();
+    } else {
+      response.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+      response.end('internal server error\n');
+    }
+    this.#reportHandlerError(listenerId, error);
+  }
+
+  #reportHandlerError(listenerId: number, error: unknown): void {
+    this.#count(COUNTER_HANDLER_ERRORS);
+    this.#post({ type: 'handler-error', listenerId, error: serializeError(error) });
+  }
+
+  #onMessage(message: CoordinatorMessage): void {
+    if (message.type === 'listen') this.#listenKernel(message.listenerId, message.port);
+    else if (message.type === 'drain') void this.#drain(message.timeoutMs);
+  }
+
+  /** balance 'kernel': this shard listens on its own SO_REUSEPORT socket and accepts for itself. */
+  #listenKernel(listenerId: number, port: number): void {
+    const listener = this.#listeners.get(listenerId)!;
+    const address = listener.spec.kernel!;
+    try {
+      const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
+      const server = net.createServer((socket) => {
+        this.#count(COUNTER_ACCEPTED);
+        this.#serve(socket, listener);
+      });
+      server.once('error', (error) =>
+        this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) }),
+      );
+      server.listen({ fd: bound.fd }, () => this.#post({ type: 'listening', listenerId, port: bound.port }));
+      listener.kernel = server;
+    } catch (error) {
+      this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) });
+    }
+  }
+
+  async #drain(timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    for (const listener of this.#listeners.values()) listener.kernel?.close();
+    // Connections handed off before the coordinator stopped accepting are still ours to serve.
+    this.#consumer.drain(this.#onRecord);
+    for (const listener of this.#listeners.values()) {
+      if (listener.tcp?.drain === undefined) continue;
+      try {
+        await listener.tcp.drain(listener.context);
+      } catch (error) {
+        this.#reportHandlerError(listener.spec.id, error);
+      }
+    }
+    const deadline = performance.now() + timeoutMs;
+    while (this.#sockets.size > 0 && performance.now() < deadline) {
+      for (const listener of this.#listeners.values()) listener.http?.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, timeoutMs)));
+    }
+    const destroyed = this.#sockets.size;
+    const closed = [...this.#sockets].map(
+      (socket) => new Promise((resolve) => socket.once('close', resolve)),
+    );
+    for (const socket of this.#sockets) socket.destroy();
+    await Promise.all(closed);
+    this.#post({ type: 'drained', destroyed });
+    this.#port.close();
+  }
+
+  #count(counter: number): void {
+    Atomics.add(this.#counters, counterIndex(this.#init.shardId, counter), 1);
+  }
+
+  #post(message: ShardMessage): void {
+    this.#port.postMessage(message);
+  }
+}
