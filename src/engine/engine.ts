@@ -223,10 +223,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     for (const listener of this.#listeners) {
       listener.acceptor?.close();
     }
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs + EXIT_GRACE_MS).unref());
+    const deadline = delay(timeoutMs + EXIT_GRACE_MS);
     await Promise.all(
       this.#shards.map(async (shard) => {
         if (shard.alive) await Promise.race([shard.drain(timeoutMs).then(() => shard.exited), deadline]);
+        // A shard that failed to start is already on its way out; terminating it mid-exit can cut off its
+        // last file writes (a module loader's cache, say) and leave their fds open in this process.
+        else await Promise.race([shard.exited, delay(EXIT_GRACE_MS)]);
         await shard.terminate();
       }),
     );
@@ -247,6 +250,10 @@ function reviveSyscall(
     return new SockshardError(error.code, error.message, { shardId, port, syscall: error.syscall });
   }
   return reviveError(error, shardId);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Creates an engine; add listeners, then `await engine.start()`. */

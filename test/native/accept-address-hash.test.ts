@@ -9,7 +9,7 @@ import {
   startAccepting,
   stopAccepting,
 } from '../../src/native/binding.js';
-import { connect, destroy, fnv1a, useTeardown } from './helpers.js';
+import { connect, destroy, fnv1a, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 

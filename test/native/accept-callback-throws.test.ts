@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { close, listen } from '../../src/native/binding.js';
-import { connect, destroy, fixtureWorker, readAll, useTeardown } from './helpers.js';
+import { connect, destroy, fixtureWorker, readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { connect, destroy, readAll, useTeardown } from './helpers.js';
+import { connect, destroy, readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acceptError, close, listen, startAccepting, stopAccepting } from '../../src/native/binding.js';
-import { connect, destroy, useTeardown } from './helpers.js';
+import { connect, destroy, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 

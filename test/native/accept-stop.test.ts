@@ -10,7 +10,7 @@ import {
   stopAccepting,
   udpSocket,
 } from '../../src/native/binding.js';
-import { connect, destroy, useTeardown } from './helpers.js';
+import { connect, destroy, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 

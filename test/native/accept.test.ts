@@ -10,7 +10,7 @@ import {
   startAccepting,
   stopAccepting,
 } from '../../src/native/binding.js';
-import { connect, destroy, readAll, useTeardown } from './helpers.js';
+import { connect, destroy, readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 

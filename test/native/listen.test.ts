@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, SockshardError, SyscallError } from '../../src/errors.js';
 import { close, dup, listen, localPort } from '../../src/native/binding.js';
-import { connect, destroy, useTeardown } from './helpers.js';
+import { connect, destroy, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { SyscallError } from '../../src/errors.js';
 import { close, localPort, udpSocket } from '../../src/native/binding.js';
-import { useTeardown } from './helpers.js';
+import { useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 
