@@ -154,6 +154,12 @@ async function copyLimit(size: number): Promise<number> {
   return RING_CAPACITY / (result.latency.mean / 1000);
 }
 
+function append(into: Record<string, number[]>, key: string, value: number): void {
+  const list = into[key] ?? [];
+  list.push(value);
+  into[key] = list;
+}
+
 const rates: Record<string, number[]> = {};
 const copies: Record<string, number[]> = {};
 const trips: Record<string, { p50: number[]; p99: number[] }> = {};
@@ -162,10 +168,10 @@ for (let run = 1; run <= args.runs; run++) {
   for (const size of SIZES) {
     for (const contender of CONTENDERS) {
       const key = `${contender} ${size}`;
-      (rates[key] ??= []).push(await throughput(contender, size, RECORDS[size]));
+      append(rates, key, await throughput(contender, size, RECORDS[size]));
       process.stdout.write('.');
     }
-    (copies[size] ??= []).push(await copyLimit(size));
+    append(copies, String(size), await copyLimit(size));
   }
   process.stdout.write(' ping-pong');
   for (const contender of PINGPONG) {
