@@ -22,11 +22,24 @@ export interface ShardContext {
   readonly shardId: number;
   /** How many shards the engine runs. */
   readonly shards: number;
-  /** The listener (in the order `engine.tcp()` / `engine.http()` were called, from 0). */
+  /** The listener, numbered from 0 in the order `engine.tcp()`, `.http()` and `.udp()` were called. */
   readonly listenerId: number;
+  /**
+   * Sends `data` to a handler on another shard over the ring mesh (one SPSC ring per ordered pair of
+   * shards; the bytes are copied once, into the ring). It arrives at that shard's `shardMessage` hook of
+   * listener `listenerId` (default: this listener), in order. Returns false, and counts it, when the ring
+   * to that shard is full: the caller decides whether to retry, drop or push back.
+   */
+  sendToShard(shardId: number, data: Uint8Array, listenerId?: number): boolean;
 }
 
-export interface TcpHandler {
+/** Receives what other shards sent with `context.sendToShard`. */
+export interface ShardMessageHook {
+  /** `data` is a read-only view into the ring, valid only until this call returns: copy what you keep. */
+  shardMessage?(data: Uint8Array, fromShard: number, context: ShardContext): void;
+}
+
+export interface TcpHandler extends ShardMessageHook {
   /**
    * A new connection, already adopted by this shard. A throw (or a rejected promise) destroys this
    * connection and is reported through the engine's `handler-error` event; the shard serves on.
@@ -44,7 +57,7 @@ export type HttpRequestHandler = (
   context: ShardContext,
 ) => void | Promise<void>;
 
-export interface HttpHandler {
+export interface HttpHandler extends ShardMessageHook {
   /**
    * One request. A throw or a rejected promise answers 500 (if nothing was sent yet), ends that connection
    * and is reported through the engine's `handler-error` event; the shard serves on.
@@ -62,4 +75,35 @@ export function defineTcpHandler<T extends TcpHandler>(handler: T): T {
 /** Types an HTTP handler module's default export; a bare request function is accepted too. */
 export function defineHttpHandler(handler: HttpHandler | HttpRequestHandler): HttpHandler {
   return typeof handler === 'function' ? { request: handler } : handler;
+}
+
+/** The sender of a datagram. */
+export interface UdpPeer {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+export interface UdpContext extends ShardContext {
+  /** The local port the datagram arrived on. */
+  readonly port: number;
+  /** Sends `data` to `peer` from the port the datagram arrived on. */
+  reply(peer: UdpPeer, data: Uint8Array): void;
+  /** Sends `data` to `host:port` from this context's port. */
+  send(port: number, host: string, data: Uint8Array): void;
+}
+
+export interface UdpHandler extends ShardMessageHook {
+  /**
+   * One datagram. `data` may be reused after this call returns (the batched path hands out views into
+   * shared memory): copy what you keep. A throw or a rejection is counted and reported; the port serves on.
+   */
+  message(data: Uint8Array, peer: UdpPeer, context: UdpContext): void | Promise<void>;
+  /** Called once per shard before its sockets open; a throw fails `engine.start()`. */
+  setup?(context: ShardContext): void | Promise<void>;
+}
+
+/** Types a UDP handler module's default export. */
+export function defineUdpHandler<T extends UdpHandler>(handler: T): T {
+  return handler;
 }

@@ -8,7 +8,7 @@
  */
 
 /** The kinds of listener a shard can serve. */
-export type ListenerKind = 'tcp' | 'http';
+export type ListenerKind = 'tcp' | 'http' | 'udp';
 
 /** What a shard needs to know about one listener (all structured-clone safe). */
 export interface ListenerSpec {
@@ -20,6 +20,17 @@ export interface ListenerSpec {
   readonly http?: HttpServerSettings;
   /** With balance 'kernel' every shard listens on its own SO_REUSEPORT socket for this address. */
   readonly kernel?: { readonly host: string; readonly port: number; readonly backlog: number };
+  /** `udp` listeners. */
+  readonly udp?: UdpSettings;
+}
+
+/** How a shard serves the UDP sockets of one listener. */
+export interface UdpSettings {
+  readonly family: 4 | 6;
+  /** Larger datagrams are dropped and counted (OVERSIZED), never handed to the handler. */
+  readonly maxDatagram: number;
+  readonly recvBufferSize?: number;
+  readonly sendBufferSize?: number;
 }
 
 /** The `node:http` server settings a shard applies (a plain-data subset of `http.ServerOptions`). */
@@ -37,6 +48,14 @@ export interface ShardInit {
   readonly shards: number;
   readonly control: SharedArrayBuffer;
   readonly counters: SharedArrayBuffer;
+  /** Per (UDP port, shard) counters; see UDP_COUNTER_*. */
+  readonly udpCounters: SharedArrayBuffer;
+  /**
+   * The ring mesh: `meshOut[j]` carries this shard's messages to shard j, `meshIn[j]` shard j's messages to
+   * this one (null at j = shardId). One SPSC ring per ordered pair of shards, as Seastar does.
+   */
+  readonly meshOut: readonly (SharedArrayBuffer | null)[];
+  readonly meshIn: readonly (SharedArrayBuffer | null)[];
   readonly listeners: readonly ListenerSpec[];
 }
 
@@ -46,6 +65,23 @@ export const RECORD_HANDOFF = 1;
 export const HANDOFF_FD = 0;
 export const HANDOFF_LISTENER = 1;
 export const HANDOFF_BYTES = 8;
+
+/**
+ * Payload: Int32 [fd, listenerId, port, portIndex]. A bound UDP socket for the shard to serve; portIndex
+ * selects its counter slot. The shard answers 'udp-bound' (or 'udp-failed').
+ */
+export const RECORD_UDP_SOCKET = 2;
+export const UDP_SOCKET_FD = 0;
+export const UDP_SOCKET_LISTENER = 1;
+export const UDP_SOCKET_PORT = 2;
+export const UDP_SOCKET_PORT_INDEX = 3;
+export const UDP_SOCKET_BYTES = 16;
+
+// Record types on the ring mesh.
+/** Payload: Int32 [listenerId, reserved], then the message bytes (8-byte aligned). */
+export const RECORD_SHARD_MESSAGE = 1;
+export const SHARD_MESSAGE_LISTENER = 0;
+export const SHARD_MESSAGE_HEADER_BYTES = 8;
 
 /** Coordinator → shard messages. */
 export type CoordinatorMessage =
@@ -60,6 +96,8 @@ export type ShardMessage =
   | { readonly type: 'listen-failed'; readonly listenerId: number; readonly error: SerializedError }
   | { readonly type: 'start-failed'; readonly error: SerializedError }
   | { readonly type: 'handler-error'; readonly listenerId: number; readonly error: SerializedError }
+  | { readonly type: 'udp-bound'; readonly fd: number }
+  | { readonly type: 'udp-failed'; readonly fd: number; readonly error: SerializedError }
   | { readonly type: 'drained'; readonly destroyed: number };
 
 /** An error as it crosses threads: structured clone keeps message and stack, not class or own fields. */
@@ -97,6 +135,9 @@ export function serializeError(error: unknown, extra: Partial<SerializedError> =
  * | 4    | ADOPT_FAILED: handed-off fds that could not be used  |
  * | 5    | SOCKET_ERRORS: resets, broken pipes and the like     |
  * | 6    | ACCEPTED: connections it accepted itself ('kernel')  |
+ * | 7    | SHARD_MESSAGES_OUT: sendToShard calls delivered      |
+ * | 8    | SHARD_MESSAGES_IN: messages from other shards        |
+ * | 9    | MESH_FULL: sendToShard refused, the ring was full    |
  *
  * The coordinator keeps its own count of connections it handed to each shard; open connections are that
  * count plus ACCEPTED minus CLOSED, which is exact even while handoffs are in flight (least-connections relies on it).
@@ -108,6 +149,9 @@ export const COUNTER_REQUESTS = 3;
 export const COUNTER_ADOPT_FAILED = 4;
 export const COUNTER_SOCKET_ERRORS = 5;
 export const COUNTER_ACCEPTED = 6;
+export const COUNTER_SHARD_MESSAGES_OUT = 7;
+export const COUNTER_SHARD_MESSAGES_IN = 8;
+export const COUNTER_MESH_FULL = 9;
 export const COUNTER_WORDS_PER_SHARD = 16;
 
 export function createShardCounters(shards: number): SharedArrayBuffer {
@@ -116,4 +160,36 @@ export function createShardCounters(shards: number): SharedArrayBuffer {
 
 export function counterIndex(shardId: number, counter: number): number {
   return shardId * COUNTER_WORDS_PER_SHARD + counter;
+}
+
+/**
+ * UDP counters, one 64-byte line of Float64 per (UDP port, shard) pair: slot `portIndex * shards + shardId`.
+ * Each line has a single writer (the shard serving that port's socket), so plain stores suffice; the
+ * coordinator sums the lines of a port (several shards serve one port with reusePort).
+ *
+ * | word | counter                                                  |
+ * |------|----------------------------------------------------------|
+ * | 0    | DATAGRAMS_IN                                             |
+ * | 1    | BYTES_IN                                                 |
+ * | 2    | DATAGRAMS_OUT (replies and sends accepted by the kernel) |
+ * | 3    | BYTES_OUT                                                |
+ * | 4    | OVERSIZED: larger than maxDatagram, dropped              |
+ * | 5    | HANDLER_ERRORS                                           |
+ * | 6    | SEND_ERRORS: sends the kernel refused (ECONNREFUSED ...) |
+ */
+export const UDP_DATAGRAMS_IN = 0;
+export const UDP_BYTES_IN = 1;
+export const UDP_DATAGRAMS_OUT = 2;
+export const UDP_BYTES_OUT = 3;
+export const UDP_OVERSIZED = 4;
+export const UDP_HANDLER_ERRORS = 5;
+export const UDP_SEND_ERRORS = 6;
+export const UDP_COUNTER_WORDS = 8;
+
+export function createUdpCounters(ports: number, shards: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(Math.max(1, ports * shards) * UDP_COUNTER_WORDS * 8);
+}
+
+export function udpCounterBase(portIndex: number, shards: number, shardId: number): number {
+  return (portIndex * shards + shardId) * UDP_COUNTER_WORDS;
 }

@@ -4,13 +4,26 @@ import {
   COUNTER_ADOPTED,
   COUNTER_CLOSED,
   COUNTER_HANDLER_ERRORS,
+  COUNTER_MESH_FULL,
   COUNTER_REQUESTS,
+  COUNTER_SHARD_MESSAGES_IN,
+  COUNTER_SHARD_MESSAGES_OUT,
   COUNTER_SOCKET_ERRORS,
+  UDP_BYTES_IN,
+  UDP_BYTES_OUT,
+  UDP_DATAGRAMS_IN,
+  UDP_DATAGRAMS_OUT,
+  UDP_HANDLER_ERRORS,
+  UDP_OVERSIZED,
+  UDP_SEND_ERRORS,
+  udpCounterBase,
 } from '../protocol.js';
 import { type RingStats, readRingStats } from '../ring/index.js';
 import type { Acceptor } from './acceptor.js';
 import type { BalanceStrategy } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
+import type { UdpBinding } from './udp-binder.js';
+import { kernelDrops } from './udp-kernel-drops.js';
 
 export interface ShardStats {
   readonly shardId: number;
@@ -33,7 +46,30 @@ export interface ShardStats {
   readonly socketErrors: number;
   /** Handed-off fds the shard could not use (closed). */
   readonly adoptFailed: number;
+  /** `sendToShard` messages this shard sent, received, and had refused because the ring was full. */
+  readonly shardMessagesOut: number;
+  readonly shardMessagesIn: number;
+  readonly meshFull: number;
   readonly controlRing: RingStats;
+}
+
+/** One UDP port, summed over the shards that serve it. */
+export interface UdpPortStats {
+  readonly listenerId: number;
+  readonly port: number;
+  /** The shards serving the port: one, or all of them with reusePort. */
+  readonly shards: readonly number[];
+  readonly datagramsIn: number;
+  readonly bytesIn: number;
+  readonly datagramsOut: number;
+  readonly bytesOut: number;
+  /** Larger than maxDatagram: dropped before the handler. */
+  readonly oversized: number;
+  readonly handlerErrors: number;
+  /** Sends the kernel refused (unreachable peer, no buffer space, ...). */
+  readonly sendErrors: number;
+  /** Dropped by the kernel before any shard saw them (receive buffer full), from /proc/net/udp. */
+  readonly kernelDrops: number;
 }
 
 export interface ListenerStats {
@@ -55,6 +91,7 @@ export interface EngineStats {
   readonly shards: readonly ShardStats[];
   readonly total: Totals;
   readonly listeners: readonly ListenerStats[];
+  readonly udp: readonly UdpPortStats[];
 }
 
 export function shardStats(shard: ShardHandle): ShardStats {
@@ -72,13 +109,38 @@ export function shardStats(shard: ShardHandle): ShardStats {
     handlerErrors: shard.counter(COUNTER_HANDLER_ERRORS),
     socketErrors: shard.counter(COUNTER_SOCKET_ERRORS),
     adoptFailed: shard.counter(COUNTER_ADOPT_FAILED),
+    shardMessagesOut: shard.counter(COUNTER_SHARD_MESSAGES_OUT),
+    shardMessagesIn: shard.counter(COUNTER_SHARD_MESSAGES_IN),
+    meshFull: shard.counter(COUNTER_MESH_FULL),
     controlRing: readRingStats(shard.controlRing),
+  };
+}
+
+export function udpPortStats(binding: UdpBinding, counters: Float64Array, shards: number): UdpPortStats {
+  const sum = (counter: number) =>
+    binding.shards.reduce(
+      (total, shardId) => total + counters[udpCounterBase(binding.portIndex, shards, shardId) + counter]!,
+      0,
+    );
+  return {
+    listenerId: binding.listenerId,
+    port: binding.port,
+    shards: binding.shards,
+    datagramsIn: sum(UDP_DATAGRAMS_IN),
+    bytesIn: sum(UDP_BYTES_IN),
+    datagramsOut: sum(UDP_DATAGRAMS_OUT),
+    bytesOut: sum(UDP_BYTES_OUT),
+    oversized: sum(UDP_OVERSIZED),
+    handlerErrors: sum(UDP_HANDLER_ERRORS),
+    sendErrors: sum(UDP_SEND_ERRORS),
+    kernelDrops: kernelDrops(binding.fds),
   };
 }
 
 export function engineStats(
   shards: readonly ShardHandle[],
   listeners: readonly { readonly stats: ListenerStats }[],
+  udp: readonly UdpPortStats[],
 ): EngineStats {
   const perShard = shards.map(shardStats);
   const total: Record<keyof Totals, number> = {
@@ -91,11 +153,14 @@ export function engineStats(
     handlerErrors: 0,
     socketErrors: 0,
     adoptFailed: 0,
+    shardMessagesOut: 0,
+    shardMessagesIn: 0,
+    meshFull: 0,
   };
   for (const shard of perShard) {
     for (const key of Object.keys(total) as (keyof Totals)[]) total[key] += shard[key];
   }
-  return { shards: perShard, total, listeners: listeners.map((listener) => listener.stats) };
+  return { shards: perShard, total, listeners: listeners.map((listener) => listener.stats), udp };
 }
 
 export function listenerStats(

@@ -6,21 +6,37 @@ import {
   ShardExitError,
   SockshardError,
 } from '../errors.js';
-import { createShardCounters, type ListenerSpec, type serializeError } from '../protocol.js';
+import {
+  createShardCounters,
+  createUdpCounters,
+  type ListenerSpec,
+  type serializeError,
+} from '../protocol.js';
 import { createRing } from '../ring/index.js';
 import { Acceptor } from './acceptor.js';
 import { createBalancer } from './balancer.js';
-import { type EngineStats, engineStats, type ListenerStats, listenerStats } from './engine-stats.js';
+import {
+  type EngineStats,
+  engineStats,
+  type ListenerStats,
+  listenerStats,
+  type UdpPortStats,
+  udpPortStats,
+} from './engine-stats.js';
 import {
   type EngineOptions,
   type HttpOptions,
   type ResolvedEngineOptions,
   type ResolvedListener,
+  type ResolvedUdpListener,
   resolveEngineOptions,
   resolveListener,
+  resolveUdpListener,
   type TcpOptions,
+  type UdpOptions,
 } from './options.js';
 import { reviveError, ShardHandle } from './shard-handle.js';
+import { bindUdpListener, type UdpBinding } from './udp-binder.js';
 
 /** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
 export interface EngineEvents {
@@ -70,6 +86,9 @@ interface Listener {
 export class Engine extends EventEmitter<EngineEvents> {
   readonly options: ResolvedEngineOptions;
   readonly #listeners: Listener[] = [];
+  readonly #udpListeners: ResolvedUdpListener[] = [];
+  readonly #udpBindings: UdpBinding[] = [];
+  #udpCounters: Float64Array = new Float64Array(0);
   #shards: ShardHandle[] = [];
   #state: EngineState = 'idle';
   #closing: Promise<void> | undefined;
@@ -89,9 +108,28 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.#add('http', options);
   }
 
+  /**
+   * Adds UDP ports: each belongs to one shard (`port % shards` unless `shardFor` says otherwise), which
+   * serves it with no hop, or, with `reusePort`, every shard serves it and the kernel spreads the flows.
+   */
+  udp(options: UdpOptions): this {
+    this.#idle('udp');
+    this.#udpListeners.push(resolveUdpListener(this.#nextListenerId(), options));
+    return this;
+  }
+
+  #idle(method: string): void {
+    if (this.#state !== 'idle')
+      throw new EngineStateError(`engine.${method}() must be called before start()`);
+  }
+
+  #nextListenerId(): number {
+    return this.#listeners.length + this.#udpListeners.length;
+  }
+
   #add(kind: 'tcp' | 'http', options: TcpOptions | HttpOptions): this {
-    if (this.#state !== 'idle') throw new EngineStateError(`engine.${kind}() must be called before start()`);
-    const config = resolveListener(this.#listeners.length, kind, options);
+    this.#idle(kind);
+    const config = resolveListener(this.#nextListenerId(), kind, options);
     const listener: Listener = {
       config,
       port: config.port,
@@ -109,10 +147,10 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new EngineStateError(`start() on a ${this.#state} engine`);
-    if (this.#listeners.length === 0) {
+    if (this.#nextListenerId() === 0) {
       throw new InvalidOptionError(
         'listeners',
-        'add a listener with engine.tcp() or engine.http() before start()',
+        'add a listener (engine.tcp(), .http() or .udp()) before start()',
       );
     }
     this.#state = 'starting';
@@ -120,6 +158,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.#spawnShards();
       await Promise.all(this.#shards.map((shard) => shard.ready));
       for (const shard of this.#shards) this.emit('shard-online', shard.id);
+      let portIndex = 0;
+      for (const listener of this.#udpListeners) {
+        await bindUdpListener(listener, this.#shards, portIndex, this.#udpBindings);
+        portIndex += listener.ports.length;
+      }
       for (const listener of this.#listeners) {
         if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
         else this.#listenHere(listener);
@@ -133,9 +176,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   #spawnShards(): void {
-    const { shards, controlRingBytes } = this.options;
+    const { shards, controlRingBytes, meshRingBytes } = this.options;
     const counters = createShardCounters(shards);
-    const specs: ListenerSpec[] = this.#listeners.map(({ config }) => ({
+    const udpPorts = this.#udpListeners.reduce((total, listener) => total + listener.ports.length, 0);
+    const udpCounters = createUdpCounters(udpPorts, shards);
+    this.#udpCounters = new Float64Array(udpCounters);
+    const streamSpecs: ListenerSpec[] = this.#listeners.map(({ config }) => ({
       id: config.id,
       kind: config.kind,
       handler: config.handler,
@@ -144,6 +190,24 @@ export class Engine extends EventEmitter<EngineEvents> {
         ? { kernel: { host: config.host, port: config.port, backlog: config.backlog } }
         : {}),
     }));
+    const udpSpecs: ListenerSpec[] = this.#udpListeners.map((config) => ({
+      id: config.id,
+      kind: 'udp',
+      handler: config.handler,
+      udp: {
+        family: config.family,
+        maxDatagram: config.maxDatagram,
+        ...(config.recvBufferSize === undefined ? {} : { recvBufferSize: config.recvBufferSize }),
+        ...(config.sendBufferSize === undefined ? {} : { sendBufferSize: config.sendBufferSize }),
+      },
+    }));
+    const specs = [...streamSpecs, ...udpSpecs].sort((a, b) => a.id - b.id);
+    // mesh[i][j]: the ring from shard i to shard j.
+    const mesh = Array.from({ length: shards }, (_, from) =>
+      Array.from({ length: shards }, (_, to) =>
+        from === to ? null : createRing({ capacity: meshRingBytes }),
+      ),
+    );
     const events = {
       handlerError: (error: HandlerError) => this.emit('handler-error', error),
       exit: (shard: ShardHandle, exitCode: number, expected: boolean) => {
@@ -153,7 +217,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     };
     for (let shardId = 0; shardId < shards; shardId++) {
       const control = createRing({ capacity: controlRingBytes });
-      this.#shards.push(new ShardHandle({ shardId, shards, control, counters, listeners: specs }, events));
+      const meshOut = mesh[shardId]!;
+      const meshIn = mesh.map((row) => row[shardId]!);
+      this.#shards.push(
+        new ShardHandle(
+          { shardId, shards, control, counters, udpCounters, meshOut, meshIn, listeners: specs },
+          events,
+        ),
+      );
     }
   }
 
@@ -193,7 +264,13 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Counters of every shard and listener, read from shared memory. */
   stats(): EngineStats {
-    return engineStats(this.#shards, this.#listeners);
+    return engineStats(this.#shards, this.#listeners, this.udpPorts());
+  }
+
+  /** The bound UDP ports (the kernel's picks for port 0) with their owning shards and counters. */
+  udpPorts(): UdpPortStats[] {
+    const shards = this.options.shards;
+    return this.#udpBindings.map((binding) => udpPortStats(binding, this.#udpCounters, shards));
   }
 
   /**

@@ -27,6 +27,8 @@ export interface EngineOptions {
   readonly shards?: number;
   /** Bytes in each shard's control ring (handoff records are 16 bytes). Default 64 KiB. */
   readonly controlRingBytes?: number;
+  /** Bytes in each ring of the shard-to-shard mesh (one per ordered pair of shards). Default 64 KiB. */
+  readonly meshRingBytes?: number;
 }
 
 /** A handler module: a `file:` URL, or a path (relative paths resolve against the current directory). */
@@ -49,7 +51,48 @@ export interface HttpOptions extends TcpOptions, HttpServerSettings {}
 export interface ResolvedEngineOptions {
   readonly shards: number;
   readonly controlRingBytes: number;
+  readonly meshRingBytes: number;
 }
+
+export interface UdpOptions {
+  /** An IP address literal. Default `127.0.0.1`; an IPv6 host serves IPv6 (`::` dual-stack unless ipv6Only). */
+  readonly host?: string;
+  /** The ports: a list, or an inclusive range. 0 in a list lets the kernel pick (read it from stats). */
+  readonly ports: readonly number[] | { readonly from: number; readonly to: number };
+  readonly handler: HandlerModule;
+  /**
+   * Every shard binds every port with SO_REUSEPORT and the kernel spreads flows by 4-tuple (for hot
+   * ports). Default false: each port belongs to one shard.
+   */
+  readonly reusePort?: boolean;
+  /** The owning shard of a port when `reusePort` is off. Default `port % shards`. */
+  readonly shardFor?: (port: number, shards: number) => number;
+  /** Datagrams larger than this are dropped and counted. Default 65507 (the IPv4 UDP maximum). */
+  readonly maxDatagram?: number;
+  /** SO_RCVBUF / SO_SNDBUF in bytes (the kernel doubles them and caps them at net.core.*mem_max). */
+  readonly recvBufferSize?: number;
+  readonly sendBufferSize?: number;
+  /** For an IPv6 host: refuse IPv4 peers. Default false. */
+  readonly ipv6Only?: boolean;
+}
+
+export interface ResolvedUdpListener {
+  readonly id: number;
+  readonly kind: 'udp';
+  readonly host: string;
+  readonly family: 4 | 6;
+  readonly ports: readonly number[];
+  readonly handler: string;
+  readonly reusePort: boolean;
+  readonly shardFor: (port: number, shards: number) => number;
+  readonly maxDatagram: number;
+  readonly recvBufferSize?: number;
+  readonly sendBufferSize?: number;
+  readonly ipv6Only: boolean;
+}
+
+const MAX_UDP_PAYLOAD = 65_507;
+const MAX_UDP_PORTS = 4_096;
 
 export interface ResolvedListener {
   readonly id: number;
@@ -72,14 +115,19 @@ function integer(option: string, value: unknown, min: number, max: number): numb
 export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('options', 'must be an object');
-  const controlRingBytes = integer('controlRingBytes', options.controlRingBytes ?? 1 << 16, 1024, 1 << 26);
-  if ((controlRingBytes & (controlRingBytes - 1)) !== 0) {
-    throw new InvalidOptionError('controlRingBytes', `must be a power of two, got ${controlRingBytes}`);
-  }
+  const controlRingBytes = powerOfTwo('controlRingBytes', options.controlRingBytes ?? 1 << 16);
   return {
     shards: integer('shards', options.shards ?? os.availableParallelism(), 1, 256),
     controlRingBytes,
+    meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
   };
+}
+
+function powerOfTwo(option: string, value: number): number {
+  integer(option, value, 1024, 1 << 26);
+  if ((value & (value - 1)) !== 0)
+    throw new InvalidOptionError(option, `must be a power of two, got ${value}`);
+  return value;
 }
 
 function handlerUrl(option: string, value: unknown): string {
@@ -142,5 +190,59 @@ export function resolveListener(
     balance,
     backlog: integer(`${prefix}backlog`, options.backlog ?? 511, 1, 65_535),
     ...(http === undefined ? {} : { http }),
+  };
+}
+
+function hostOf(option: string, host: unknown): string {
+  if (typeof host !== 'string' || isIP(host) === 0) {
+    throw new InvalidOptionError(option, `must be an IPv4 or IPv6 address literal, got ${String(host)}`);
+  }
+  return host;
+}
+
+function udpPorts(value: UdpOptions['ports']): number[] {
+  let ports: number[];
+  if (Array.isArray(value)) {
+    ports = value.map((port, i) => integer(`udp.ports[${i}]`, port, 0, 65_535));
+  } else if (typeof value === 'object' && value !== null && 'from' in value) {
+    const range = value as { from: number; to: number };
+    const from = integer('udp.ports.from', range.from, 1, 65_535);
+    const to = integer('udp.ports.to', range.to, from, 65_535);
+    ports = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  } else {
+    throw new InvalidOptionError('udp.ports', 'must be a list of ports or { from, to }');
+  }
+  if (ports.length === 0 || ports.length > MAX_UDP_PORTS) {
+    throw new InvalidOptionError('udp.ports', `must name 1 to ${MAX_UDP_PORTS} ports, got ${ports.length}`);
+  }
+  const fixed = ports.filter((port) => port !== 0);
+  if (new Set(fixed).size !== fixed.length) throw new InvalidOptionError('udp.ports', 'lists a port twice');
+  return ports;
+}
+
+export function resolveUdpListener(id: number, options: UdpOptions): ResolvedUdpListener {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('udp', 'options must be an object');
+  const host = hostOf('udp.host', options.host ?? '127.0.0.1');
+  const shardFor = options.shardFor ?? ((port: number, shards: number) => port % shards);
+  if (typeof shardFor !== 'function')
+    throw new InvalidOptionError('udp.shardFor', 'must be a function (port, shards) => shard');
+  const reusePort = options.reusePort ?? false;
+  if (typeof reusePort !== 'boolean') throw new InvalidOptionError('udp.reusePort', 'must be a boolean');
+  const optionalSize = (key: 'recvBufferSize' | 'sendBufferSize') =>
+    options[key] === undefined ? {} : { [key]: integer(`udp.${key}`, options[key], 1, 2 ** 30) };
+  return {
+    id,
+    kind: 'udp',
+    host,
+    family: isIP(host) === 6 ? 6 : 4,
+    ports: udpPorts(options.ports),
+    handler: handlerUrl('udp.handler', options.handler),
+    reusePort,
+    shardFor,
+    maxDatagram: integer('udp.maxDatagram', options.maxDatagram ?? MAX_UDP_PAYLOAD, 1, MAX_UDP_PAYLOAD),
+    ...optionalSize('recvBufferSize'),
+    ...optionalSize('sendBufferSize'),
+    ipv6Only: options.ipv6Only ?? false,
   };
 }

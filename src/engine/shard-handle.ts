@@ -9,9 +9,15 @@ import {
   HANDOFF_FD,
   HANDOFF_LISTENER,
   RECORD_HANDOFF,
+  RECORD_UDP_SOCKET,
   type SerializedError,
   type ShardInit,
   type ShardMessage,
+  UDP_SOCKET_BYTES,
+  UDP_SOCKET_FD,
+  UDP_SOCKET_LISTENER,
+  UDP_SOCKET_PORT,
+  UDP_SOCKET_PORT_INDEX,
 } from '../protocol.js';
 import { RingProducer } from '../ring/index.js';
 import type { Balanced } from './balancer.js';
@@ -144,6 +150,28 @@ export class ShardHandle implements Balanced {
     this.#words[word + HANDOFF_LISTENER] = listenerId;
     this.handedOff++;
     return true;
+  }
+
+  /**
+   * Hands a bound UDP socket to the shard and resolves once it serves it; rejects with the shard's error
+   * (it has closed the fd then). False-y capacity cannot happen here: this runs at start, on empty rings.
+   */
+  async handoffUdp(fd: number, listenerId: number, port: number, portIndex: number): Promise<void> {
+    const bound = this.waitFor((message) => {
+      if (message.type === 'udp-failed' && message.fd === fd)
+        throw reviveError(message.error, this.id, listenerId);
+      return message.type === 'udp-bound' && message.fd === fd ? true : undefined;
+    });
+    const offset = this.#producer.claim(UDP_SOCKET_BYTES, RECORD_UDP_SOCKET);
+    if (offset < 0)
+      throw new Error(`shard ${this.id}: control ring full while handing over UDP port ${port}`);
+    const word = offset >> 2;
+    this.#words[word + UDP_SOCKET_FD] = fd;
+    this.#words[word + UDP_SOCKET_LISTENER] = listenerId;
+    this.#words[word + UDP_SOCKET_PORT] = port;
+    this.#words[word + UDP_SOCKET_PORT_INDEX] = portIndex;
+    this.#producer.commit();
+    await bound;
   }
 
   /** Publishes staged handoffs and wakes the shard if it is parked (one notify per batch at most). */

@@ -2,7 +2,7 @@ import { closeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { parentPort } from 'node:worker_threads';
-import type { HttpHandler, ShardContext, TcpHandler } from '../handler.js';
+import type { HttpHandler, ShardContext, ShardMessageHook, TcpHandler, UdpHandler } from '../handler.js';
 import { listen } from '../native/binding.js';
 import {
   COUNTER_ACCEPTED,
@@ -18,19 +18,30 @@ import {
   HANDOFF_LISTENER,
   type ListenerSpec,
   RECORD_HANDOFF,
+  RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
   serializeError,
+  UDP_SOCKET_FD,
+  UDP_SOCKET_LISTENER,
+  UDP_SOCKET_PORT,
+  UDP_SOCKET_PORT_INDEX,
+  udpCounterBase,
 } from '../protocol.js';
 import { RingConsumer } from '../ring/index.js';
 import { loadHandler } from './handler-module.js';
+import { ShardMesh } from './shard-mesh.js';
+import { DgramUdpPort } from './udp-port.js';
 
 /** One listener as this shard serves it. */
 interface ServedListener {
   readonly spec: ListenerSpec;
   readonly context: ShardContext;
+  /** The handler's hook for messages from other shards, if it has one. */
+  readonly onShardMessage?: ShardMessageHook['shardMessage'];
   readonly tcp?: TcpHandler;
   readonly http?: http.Server;
+  readonly udp?: UdpHandler;
   /** balance 'kernel': this shard's own SO_REUSEPORT listening server. */
   kernel?: net.Server;
 }
@@ -53,6 +64,9 @@ export class Shard {
   readonly #counters: Int32Array;
   readonly #listeners = new Map<number, ServedListener>();
   readonly #sockets = new Set<net.Socket>();
+  readonly #udpPorts: DgramUdpPort[] = [];
+  readonly #udpCounters: Float64Array;
+  readonly #mesh: ShardMesh;
   readonly #port = parentPort!;
   #draining = false;
 
@@ -62,6 +76,12 @@ export class Shard {
     const bytes = this.#consumer.bytes;
     this.#handoffs = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     this.#counters = new Int32Array(init.counters);
+    this.#udpCounters = new Float64Array(init.udpCounters);
+    this.#mesh = new ShardMesh(
+      init,
+      (counter) => this.#count(counter),
+      (listenerId, data, from) => this.#onShardMessage(listenerId, data, from),
+    );
   }
 
   async run(): Promise<void> {
@@ -77,6 +97,7 @@ export class Shard {
       this.#port.close();
       return;
     }
+    this.#mesh.start();
     this.#post({ type: 'ready' });
     await this.#pump();
   }
@@ -86,12 +107,20 @@ export class Shard {
       shardId: this.#init.shardId,
       shards: this.#init.shards,
       listenerId: spec.id,
+      sendToShard: (shardId, data, listenerId = spec.id) => this.#mesh.send(shardId, listenerId, data),
     };
     const handler = await loadHandler(spec);
-    if (spec.kind === 'tcp') {
-      const tcp = handler as TcpHandler;
-      await tcp.setup?.(context);
-      this.#listeners.set(spec.id, { spec, context, tcp });
+    const onShardMessage = handler.shardMessage?.bind(handler);
+    const common = { spec, context, ...(onShardMessage === undefined ? {} : { onShardMessage }) };
+    if (spec.kind === 'tcp' || spec.kind === 'udp') {
+      const typed = handler as TcpHandler | UdpHandler;
+      await typed.setup?.(context);
+      this.#listeners.set(
+        spec.id,
+        spec.kind === 'tcp'
+          ? { ...common, tcp: typed as TcpHandler }
+          : { ...common, udp: typed as UdpHandler },
+      );
       return;
     }
     const { request, setup } = handler as HttpHandler;
@@ -117,7 +146,7 @@ export class Shard {
     // coordinator accepts), so start them the same way; without this, slow clients would never time out.
     server.emit('listening');
     await setup?.(context, server);
-    this.#listeners.set(spec.id, { spec, context, http: server });
+    this.#listeners.set(spec.id, { ...common, http: server });
   }
 
   /** Adopts handed-off connections until the shard drains; parks on the ring when there are none. */
@@ -128,10 +157,55 @@ export class Shard {
   }
 
   readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
-    if (type !== RECORD_HANDOFF) return;
     const word = offset >> 2;
-    this.#adopt(this.#handoffs[word + HANDOFF_FD]!, this.#handoffs[word + HANDOFF_LISTENER]!);
+    const words = this.#handoffs;
+    if (type === RECORD_HANDOFF) this.#adopt(words[word + HANDOFF_FD]!, words[word + HANDOFF_LISTENER]!);
+    else if (type === RECORD_UDP_SOCKET) {
+      void this.#openUdp(
+        words[word + UDP_SOCKET_FD]!,
+        words[word + UDP_SOCKET_LISTENER]!,
+        words[word + UDP_SOCKET_PORT]!,
+        words[word + UDP_SOCKET_PORT_INDEX]!,
+      );
+    }
   };
+
+  /** Adopts a bound UDP socket the coordinator created for this shard. */
+  async #openUdp(fd: number, listenerId: number, port: number, portIndex: number): Promise<void> {
+    const listener = this.#listeners.get(listenerId);
+    try {
+      if (listener?.udp === undefined)
+        throw new Error(`no UDP listener ${listenerId} in shard ${this.#init.shardId}`);
+      const udpPort = new DgramUdpPort({
+        fd,
+        port,
+        settings: listener.spec.udp!,
+        handler: listener.udp,
+        context: listener.context,
+        counters: this.#udpCounters,
+        base: udpCounterBase(portIndex, this.#init.shards, this.#init.shardId),
+        reportError: (error) => this.#reportHandlerError(listenerId, error),
+      });
+      await udpPort.open();
+      this.#udpPorts.push(udpPort);
+      this.#post({ type: 'udp-bound', fd });
+    } catch (error) {
+      try {
+        closeSync(fd);
+      } catch {}
+      this.#post({ type: 'udp-failed', fd, error: serializeError(error) });
+    }
+  }
+
+  #onShardMessage(listenerId: number, data: Uint8Array, from: number): void {
+    const listener = this.#listeners.get(listenerId);
+    if (listener?.onShardMessage === undefined) return;
+    try {
+      listener.onShardMessage(data, from, listener.context);
+    } catch (error) {
+      this.#reportHandlerError(listenerId, error);
+    }
+  }
 
   #adopt(fd: number, listenerId: number): void {
     const listener = this.#listeners.get(listenerId);
@@ -221,6 +295,8 @@ export class Shard {
   async #drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
     for (const listener of this.#listeners.values()) listener.kernel?.close();
+    await Promise.all(this.#udpPorts.map((udpPort) => udpPort.close()));
+    this.#mesh.close();
     // Connections handed off before the coordinator stopped accepting are still ours to serve.
     this.#consumer.drain(this.#onRecord);
     for (const listener of this.#listeners.values()) {

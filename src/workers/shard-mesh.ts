@@ -1,0 +1,89 @@
+import {
+  COUNTER_MESH_FULL,
+  COUNTER_SHARD_MESSAGES_IN,
+  COUNTER_SHARD_MESSAGES_OUT,
+  RECORD_SHARD_MESSAGE,
+  SHARD_MESSAGE_HEADER_BYTES,
+  SHARD_MESSAGE_LISTENER,
+  type ShardInit,
+} from '../protocol.js';
+import { RingConsumer, RingProducer } from '../ring/index.js';
+
+/** Where a shard delivers a message from another shard. */
+export type MeshDelivery = (listenerId: number, data: Uint8Array, fromShard: number) => void;
+
+/**
+ * This shard's end of the ring mesh: a producer on the ring to every other shard and a consumer on the
+ * ring from every other shard. Each incoming ring has its own pump parked on `waitAsync`, so a quiet peer
+ * costs nothing and a busy one wakes only this shard.
+ */
+export class ShardMesh {
+  readonly #shardId: number;
+  readonly #out: (RingProducer | null)[];
+  readonly #outWords: (Int32Array | null)[];
+  readonly #in: (RingConsumer | null)[];
+  readonly #count: (counter: number) => void;
+  readonly #deliver: MeshDelivery;
+  #closed = false;
+
+  constructor(init: ShardInit, count: (counter: number) => void, deliver: MeshDelivery) {
+    this.#shardId = init.shardId;
+    this.#out = init.meshOut.map((buffer) => (buffer === null ? null : new RingProducer(buffer)));
+    this.#outWords = this.#out.map((producer) =>
+      producer === null
+        ? null
+        : new Int32Array(producer.bytes.buffer, producer.bytes.byteOffset, producer.capacity >> 2),
+    );
+    this.#in = init.meshIn.map((buffer) => (buffer === null ? null : new RingConsumer(buffer)));
+    this.#count = count;
+    this.#deliver = deliver;
+  }
+
+  /** Starts one pump per incoming ring. */
+  start(): void {
+    this.#in.forEach((consumer, from) => {
+      if (consumer !== null) void this.#pump(consumer, from);
+    });
+  }
+
+  send(target: number, listenerId: number, data: Uint8Array): boolean {
+    if (target === this.#shardId) {
+      // To ourselves: no ring, but the same contract (a copy, delivered later, in order).
+      const copy = data.slice();
+      setImmediate(() => this.#deliver(listenerId, copy, target));
+      this.#count(COUNTER_SHARD_MESSAGES_OUT);
+      return true;
+    }
+    const producer = this.#out[target];
+    if (producer === undefined || producer === null) throw new RangeError(`no shard ${target}`);
+    const length = SHARD_MESSAGE_HEADER_BYTES + data.length;
+    if (length > producer.maxRecord)
+      throw new RangeError(`message of ${data.length} bytes is larger than the mesh ring allows`);
+    const offset = producer.claim(length, RECORD_SHARD_MESSAGE);
+    if (offset < 0) {
+      this.#count(COUNTER_MESH_FULL);
+      return false;
+    }
+    this.#outWords[target]![(offset >> 2) + SHARD_MESSAGE_LISTENER] = listenerId;
+    producer.bytes.set(data, offset + SHARD_MESSAGE_HEADER_BYTES);
+    producer.commit();
+    this.#count(COUNTER_SHARD_MESSAGES_OUT);
+    return true;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #pump(consumer: RingConsumer, from: number): Promise<void> {
+    const words = new Int32Array(consumer.bytes.buffer, consumer.bytes.byteOffset, consumer.capacity >> 2);
+    const onRecord = (bytes: Uint8Array, offset: number, length: number): void => {
+      this.#count(COUNTER_SHARD_MESSAGES_IN);
+      const data = bytes.subarray(offset + SHARD_MESSAGE_HEADER_BYTES, offset + length);
+      this.#deliver(words[(offset >> 2) + SHARD_MESSAGE_LISTENER]!, data, from);
+    };
+    while (!this.#closed) {
+      if (consumer.drain(onRecord) === 0) await consumer.waitForData();
+    }
+  }
+}
