@@ -257,7 +257,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  /** The listeners with their bound ports (the kernel's picks for port 0). */
+  /** The TCP and HTTP listeners with their bound ports (the kernel's picks for port 0); UDP: `udpPorts()`. */
   addresses(): ListenerStats[] {
     return this.#listeners.map((listener) => listener.stats);
   }

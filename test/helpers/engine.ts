@@ -7,9 +7,11 @@ export function fixtureHandler(name: string): URL {
   return new URL(`../fixtures/handlers/${name}`, import.meta.url);
 }
 
-/** The port of the engine's listener `index` (after start). */
-export function portOf(engine: Engine, index = 0): number {
-  return engine.addresses()[index]!.port;
+/** The port of the engine's TCP or HTTP listener `listenerId` (after start). */
+export function portOf(engine: Engine, listenerId = 0): number {
+  const listener = engine.addresses().find((address) => address.id === listenerId);
+  if (listener === undefined) throw new Error(`no TCP/HTTP listener ${listenerId}`);
+  return listener.port;
 }
 
 /** Opens a connection to a shard-id handler and resolves with the shard that serves it (held open). */
