@@ -208,3 +208,21 @@ export class EngineStateError extends SockshardError {
     super('ERR_ENGINE_STATE', message);
   }
 }
+
+/** A shard died more often than the restart budget allows: it stays down (the others serve on). */
+export class ShardRestartBudgetError extends SockshardError {
+  declare readonly maxRestarts: number;
+  declare readonly windowMs: number;
+
+  constructor(shardId: number, maxRestarts: number, windowMs: number) {
+    super(
+      'ERR_SHARD_RESTART_BUDGET',
+      `shard ${shardId} died more than ${maxRestarts} times in ${windowMs} ms: not restarting it again`,
+      { shardId },
+    );
+    Object.defineProperties(this, {
+      maxRestarts: { value: maxRestarts, enumerable: true },
+      windowMs: { value: windowMs, enumerable: true },
+    });
+  }
+}

@@ -5,6 +5,7 @@ export type {
   EngineOptions,
   HandlerModule,
   HttpOptions,
+  RestartPolicy,
   TcpOptions,
   UdpOptions,
 } from './engine/options.js';

@@ -31,6 +31,10 @@ export interface ShardStats {
   readonly alive: boolean;
   /** Open now: handed off or accepted, not yet closed. */
   readonly connections: number;
+  /** Times this shard was restarted after it died. */
+  readonly restarts: number;
+  /** Connections that were open on this shard when it died. */
+  readonly connectionsLost: number;
   /** Connections the coordinator wrote to this shard's control ring. */
   readonly handedOff: number;
   /** Handed-off connections the shard has adopted. */
@@ -100,7 +104,9 @@ export function shardStats(shard: ShardHandle): ShardStats {
   return {
     shardId: shard.id,
     alive: shard.alive,
-    connections: shard.handedOff + accepted - closed,
+    connections: shard.openConnections(),
+    restarts: shard.restarts,
+    connectionsLost: shard.connectionsLost,
     handedOff: shard.handedOff,
     adopted: shard.counter(COUNTER_ADOPTED),
     accepted,
@@ -133,7 +139,7 @@ export function udpPortStats(binding: UdpBinding, counters: Float64Array, shards
     oversized: sum(UDP_OVERSIZED),
     handlerErrors: sum(UDP_HANDLER_ERRORS),
     sendErrors: sum(UDP_SEND_ERRORS),
-    kernelDrops: kernelDrops(binding.fds),
+    kernelDrops: kernelDrops(binding.kept),
   };
 }
 
@@ -145,6 +151,8 @@ export function engineStats(
   const perShard = shards.map(shardStats);
   const total: Record<keyof Totals, number> = {
     connections: 0,
+    restarts: 0,
+    connectionsLost: 0,
     handedOff: 0,
     adopted: 0,
     accepted: 0,

@@ -4,12 +4,14 @@ import {
   type HandlerError,
   InvalidOptionError,
   ShardExitError,
+  ShardRestartBudgetError,
   SockshardError,
 } from '../errors.js';
 import {
   createShardCounters,
   createUdpCounters,
   type ListenerSpec,
+  type ShardInit,
   type serializeError,
 } from '../protocol.js';
 import { createRing } from '../ring/index.js';
@@ -35,8 +37,8 @@ import {
   type TcpOptions,
   type UdpOptions,
 } from './options.js';
-import { reviveError, ShardHandle } from './shard-handle.js';
-import { bindUdpListener, type UdpBinding } from './udp-binder.js';
+import { reviveError, type ShardEvents, ShardHandle } from './shard-handle.js';
+import { bindUdpListener, closeUdpBindings, rebindUdp, type UdpBinding } from './udp-binder.js';
 
 /** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
 export interface EngineEvents {
@@ -88,6 +90,9 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #listeners: Listener[] = [];
   readonly #udpListeners: ResolvedUdpListener[] = [];
   readonly #udpBindings: UdpBinding[] = [];
+  readonly #inits: ShardInit[] = [];
+  readonly #restartTimes: number[][] = [];
+  readonly #restartTimers = new Set<NodeJS.Timeout>();
   #udpCounters: Float64Array = new Float64Array(0);
   #shards: ShardHandle[] = [];
   #state: EngineState = 'idle';
@@ -208,23 +213,79 @@ export class Engine extends EventEmitter<EngineEvents> {
         from === to ? null : createRing({ capacity: meshRingBytes }),
       ),
     );
-    const events = {
-      handlerError: (error: HandlerError) => this.emit('handler-error', error),
-      exit: (shard: ShardHandle, exitCode: number, expected: boolean) => {
-        this.emit('shard-exit', shard.id, exitCode);
-        if (!expected && this.#state === 'running') this.#report(new ShardExitError(shard.id, exitCode));
-      },
-    };
     for (let shardId = 0; shardId < shards; shardId++) {
       const control = createRing({ capacity: controlRingBytes });
       const meshOut = mesh[shardId]!;
       const meshIn = mesh.map((row) => row[shardId]!);
-      this.#shards.push(
-        new ShardHandle(
-          { shardId, shards, control, counters, udpCounters, meshOut, meshIn, listeners: specs },
-          events,
-        ),
-      );
+      const init: ShardInit = {
+        shardId,
+        shards,
+        control,
+        counters,
+        udpCounters,
+        meshOut,
+        meshIn,
+        listeners: specs,
+      };
+      this.#inits.push(init);
+      this.#shards.push(new ShardHandle(init, this.#shardEvents, this.options.resourceLimits));
+    }
+  }
+
+  readonly #shardEvents: ShardEvents = {
+    handlerError: (error) => this.emit('handler-error', error),
+    exit: (shard, exitCode, expected) => {
+      this.emit('shard-exit', shard.id, exitCode);
+      if (!expected && this.#state === 'running' && this.#shards[shard.id] === shard)
+        this.#onShardDeath(shard, exitCode);
+    },
+  };
+
+  /**
+   * Supervision: a shard that died is out of the balancers at once (not alive), the others are untouched.
+   * It is restarted after a back-off that doubles with each recent restart, within a budget of
+   * `maxRestarts` per `windowMs`; past the budget the engine reports a fatal error and stops restarting.
+   */
+  #onShardDeath(shard: ShardHandle, exitCode: number): void {
+    this.#report(new ShardExitError(shard.id, exitCode));
+    const policy = this.options.restart;
+    if (policy === false) return;
+    const now = performance.now();
+    const recent = (this.#restartTimes[shard.id] ?? []).filter((time) => now - time < policy.windowMs);
+    if (recent.length >= policy.maxRestarts) {
+      this.#report(new ShardRestartBudgetError(shard.id, policy.maxRestarts, policy.windowMs));
+      return;
+    }
+    recent.push(now);
+    this.#restartTimes[shard.id] = recent;
+    const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (recent.length - 1));
+    const timer = setTimeout(() => {
+      this.#restartTimers.delete(timer);
+      void this.#restart(shard);
+    }, backoff);
+    this.#restartTimers.add(timer);
+  }
+
+  async #restart(dead: ShardHandle): Promise<void> {
+    if (this.#state !== 'running') return;
+    const shard = new ShardHandle(
+      this.#inits[dead.id]!,
+      this.#shardEvents,
+      this.options.resourceLimits,
+      dead,
+    );
+    this.#shards[dead.id] = shard;
+    try {
+      await shard.ready;
+      await rebindUdp(shard, this.#udpBindings);
+      for (const listener of this.#listeners) {
+        if (listener.config.balance === 'kernel') await this.#listenInShard(shard, listener);
+      }
+      this.emit('shard-online', shard.id);
+    } catch (error) {
+      // It died again while starting: its exit goes through #onShardDeath (and the budget) like any other.
+      if (!(error instanceof ShardExitError)) this.#report(error as SockshardError);
+      if (shard.alive) await shard.terminate();
     }
   }
 
@@ -244,17 +305,19 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** balance 'kernel': shard 0 binds first (and picks the port if it is 0), then the others join it. */
   async #listenInShards(listener: Listener): Promise<void> {
+    for (const shard of this.#shards) listener.port = await this.#listenInShard(shard, listener);
+  }
+
+  #listenInShard(shard: ShardHandle, listener: Listener): Promise<number> {
     const listenerId = listener.config.id;
-    for (const shard of this.#shards) {
-      const listening = shard.waitFor((message) => {
-        if (message.type === 'listen-failed' && message.listenerId === listenerId) {
-          throw reviveSyscall(message.error, shard.id, listener.port);
-        }
-        return message.type === 'listening' && message.listenerId === listenerId ? message.port : undefined;
-      });
-      shard.post({ type: 'listen', listenerId, port: listener.port });
-      listener.port = await listening;
-    }
+    const listening = shard.waitFor((message) => {
+      if (message.type === 'listen-failed' && message.listenerId === listenerId) {
+        throw reviveSyscall(message.error, shard.id, listener.port);
+      }
+      return message.type === 'listening' && message.listenerId === listenerId ? message.port : undefined;
+    });
+    shard.post({ type: 'listen', listenerId, port: listener.port });
+    return listening;
   }
 
   /** The TCP and HTTP listeners with their bound ports (the kernel's picks for port 0); UDP: `udpPorts()`. */
@@ -297,19 +360,25 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   async #shutdown(timeoutMs: number): Promise<void> {
+    for (const timer of this.#restartTimers) clearTimeout(timer);
+    this.#restartTimers.clear();
     for (const listener of this.#listeners) {
       listener.acceptor?.close();
     }
     const deadline = delay(timeoutMs + EXIT_GRACE_MS);
-    await Promise.all(
-      this.#shards.map(async (shard) => {
-        if (shard.alive) await Promise.race([shard.drain(timeoutMs).then(() => shard.exited), deadline]);
-        // A shard that failed to start is already on its way out; terminating it mid-exit can cut off its
-        // last file writes (a module loader's cache, say) and leave their fds open in this process.
-        else await Promise.race([shard.exited, delay(EXIT_GRACE_MS)]);
-        await shard.terminate();
-      }),
-    );
+    await Promise.all(this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)));
+    closeUdpBindings(this.#udpBindings);
+  }
+
+  async #stopShard(shard: ShardHandle, timeoutMs: number, deadline: Promise<void>): Promise<void> {
+    const settled = (): void => {};
+    // Still starting: let it finish or fail first. Terminating a thread in the middle of loading modules
+    // can cut off its last file writes (a loader's cache, say) and leave their fds open in this process.
+    if (!shard.alive && !shard.startFailed)
+      await Promise.race([shard.ready.then(settled, settled), delay(EXIT_GRACE_MS)]);
+    if (shard.alive) await Promise.race([shard.drain(timeoutMs).then(() => shard.exited), deadline]);
+    else if (shard.startFailed) await Promise.race([shard.exited, delay(EXIT_GRACE_MS)]);
+    await shard.terminate();
   }
 
   #report(error: SockshardError): void {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
 import type { HttpServerSettings } from '../protocol.js';
 
@@ -29,6 +30,21 @@ export interface EngineOptions {
   readonly controlRingBytes?: number;
   /** Bytes in each ring of the shard-to-shard mesh (one per ordered pair of shards). Default 64 KiB. */
   readonly meshRingBytes?: number;
+  /**
+   * Restarting shards that die (an uncaught error that escapes, `process.exit` in a handler, running out
+   * of memory). `false` leaves a dead shard down. Defaults: 5 restarts per 60 s, back-off from 100 ms
+   * doubling up to 5 s.
+   */
+  readonly restart?: false | RestartPolicy;
+  /** Memory limits of each shard's worker (`worker_threads` resourceLimits): a shard over them dies and restarts. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+export interface RestartPolicy {
+  readonly maxRestarts?: number;
+  readonly windowMs?: number;
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
 }
 
 /** A handler module: a `file:` URL, or a path (relative paths resolve against the current directory). */
@@ -52,6 +68,8 @@ export interface ResolvedEngineOptions {
   readonly shards: number;
   readonly controlRingBytes: number;
   readonly meshRingBytes: number;
+  readonly restart: false | Required<RestartPolicy>;
+  readonly resourceLimits?: ResourceLimits;
 }
 
 export interface UdpOptions {
@@ -120,6 +138,24 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     shards: integer('shards', options.shards ?? os.availableParallelism(), 1, 256),
     controlRingBytes,
     meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
+    restart: restartPolicy(options.restart),
+    ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+  };
+}
+
+function restartPolicy(policy: EngineOptions['restart']): false | Required<RestartPolicy> {
+  if (policy === false) return false;
+  if (policy !== undefined && (typeof policy !== 'object' || policy === null)) {
+    throw new InvalidOptionError(
+      'restart',
+      'must be false or { maxRestarts, windowMs, backoffMs, maxBackoffMs }',
+    );
+  }
+  return {
+    maxRestarts: integer('restart.maxRestarts', policy?.maxRestarts ?? 5, 0, 1_000_000),
+    windowMs: integer('restart.windowMs', policy?.windowMs ?? 60_000, 1, 2 ** 31 - 1),
+    backoffMs: integer('restart.backoffMs', policy?.backoffMs ?? 100, 0, 2 ** 31 - 1),
+    maxBackoffMs: integer('restart.maxBackoffMs', policy?.maxBackoffMs ?? 5_000, 0, 2 ** 31 - 1),
   };
 }
 

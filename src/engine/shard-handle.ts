@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { HandlerError, HandlerLoadError, ShardExitError, type SockshardError } from '../errors.js';
 import {
   COUNTER_ACCEPTED,
@@ -19,7 +19,7 @@ import {
   UDP_SOCKET_PORT,
   UDP_SOCKET_PORT_INDEX,
 } from '../protocol.js';
-import { RingProducer } from '../ring/index.js';
+import { RingProducer, readRingStats } from '../ring/index.js';
 import type { Balanced } from './balancer.js';
 import { siblingModule, startWorker } from './start-worker.js';
 
@@ -57,30 +57,59 @@ export class ShardHandle implements Balanced {
   /** Resolves with the exit code once the worker has ended. */
   readonly exited: Promise<number>;
   alive = false;
+  /** The shard reported that it cannot start (it is on its way out by itself). */
+  startFailed = false;
   /** Connections written to the control ring. */
   handedOff = 0;
   /** Accepted connections closed at once because the control ring was full. */
   handoffDropped = 0;
+  /** Connections that died with an earlier incarnation of this shard. */
+  readonly connectionsLost: number;
+  /** How many times this shard has been restarted. */
+  readonly restarts: number;
   readonly #producer: RingProducer;
   readonly #words: Int32Array;
   readonly #counters: Int32Array;
   readonly #waiters = new Set<Waiter>();
   #closing = false;
 
-  constructor(init: ShardInit, events: ShardEvents) {
+  /**
+   * `previous`: the incarnation this one replaces after a crash. Its counters carry on (they live in shared
+   * memory); the connections it had adopted died with it and count as lost; connections still waiting in
+   * the control ring are adopted by this one.
+   */
+  constructor(init: ShardInit, events: ShardEvents, resourceLimits?: ResourceLimits, previous?: ShardHandle) {
     this.id = init.shardId;
+    this.handedOff = previous?.handedOff ?? 0;
+    this.restarts = previous === undefined ? 0 : previous.restarts + 1;
+    let lost = previous?.connectionsLost ?? 0;
+    if (previous !== undefined) {
+      const ring = readRingStats(init.control);
+      lost += previous.openConnections() - (ring.recordsIn - ring.recordsOut);
+    }
+    this.connectionsLost = lost;
     this.controlRing = init.control;
     this.#producer = new RingProducer(init.control);
     const bytes = this.#producer.bytes;
     this.#words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     this.#counters = new Int32Array(init.counters);
-    this.worker = startWorker(SHARD_ENTRY, { workerData: init, name: `sockshard-shard-${init.shardId}` });
+    this.worker = startWorker(SHARD_ENTRY, {
+      workerData: init,
+      name: `sockshard-shard-${init.shardId}`,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    });
     this.ready = this.waitFor((message) => {
       if (message.type === 'start-failed') throw reviveError(message.error, this.id);
       if (message.type !== 'ready') return undefined;
       this.alive = true;
       return true;
-    }).then(() => undefined);
+    }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.startFailed = true;
+        throw error;
+      },
+    );
     this.worker.on('message', (message: ShardMessage) => {
       if (message.type === 'handler-error') {
         events.handlerError(new HandlerError(message.error, this.id, message.listenerId));
@@ -131,7 +160,7 @@ export class ShardHandle implements Balanced {
   openConnections(): number {
     const closed = Atomics.load(this.#counters, counterIndex(this.id, COUNTER_CLOSED));
     const accepted = Atomics.load(this.#counters, counterIndex(this.id, COUNTER_ACCEPTED));
-    return this.handedOff + accepted - closed;
+    return this.handedOff + accepted - closed - this.connectionsLost;
   }
 
   counter(counter: number): number {

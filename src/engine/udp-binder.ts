@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { close, udpSocket } from '../native/binding.js';
+import { close, dup, udpSocket } from '../native/binding.js';
 import type { ResolvedUdpListener } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 
@@ -10,8 +10,12 @@ export interface UdpBinding {
   /** Index of this port's counter lines (see UDP_COUNTER_* in protocol.ts). */
   readonly portIndex: number;
   readonly shards: readonly number[];
-  /** The sockets' fds (one per serving shard), for the kernel's drop counters. */
-  readonly fds: readonly number[];
+  /**
+   * The coordinator's own duplicate of each socket (one per serving shard, in `shards` order). It keeps the
+   * socket, its port and its queued datagrams alive while a shard restarts (the restarted shard adopts a
+   * new duplicate), and names the sockets for the kernel's drop counters. Closed by `closeUdpBindings`.
+   */
+  readonly kept: readonly number[];
 }
 
 function owner(listener: ResolvedUdpListener, port: number, shards: number): number {
@@ -55,19 +59,40 @@ export async function bindUdpListener(
         pending.push(bound.fd);
         port = bound.port;
       }
-      const fds = [...pending];
       const targets = listener.reusePort
         ? shards.map((shard) => shard.id)
         : [owner(listener, port, shards.length)];
-      for (const [copy, shardId] of targets.entries()) {
+      const kept = pending.map((fd) => dup(fd));
+      // Recorded now, so that a failure below still closes the duplicates (closeUdpBindings).
+      bindings.push({ listenerId: listener.id, port, portIndex, shards: targets, kept });
+      for (const shardId of targets) {
         // From its handoff on, a socket is its shard's to close, even if the shard fails to adopt it.
-        pending[copy] = -1;
-        await shards[shardId]!.handoffUdp(fds[copy]!, listener.id, port, portIndex);
+        const fd = pending.shift()!;
+        await shards[shardId]!.handoffUdp(fd, listener.id, port, portIndex);
       }
-      bindings.push({ listenerId: listener.id, port, portIndex, shards: targets, fds });
     } catch (error) {
-      for (const fd of pending) if (fd >= 0) close(fd);
+      for (const fd of pending) close(fd);
       throw error;
+    }
+  }
+}
+
+/** After a shard restarts: hands it a fresh duplicate of every UDP socket it served before. */
+export async function rebindUdp(shard: ShardHandle, bindings: readonly UdpBinding[]): Promise<void> {
+  for (const binding of bindings) {
+    const copy = binding.shards.indexOf(shard.id);
+    if (copy < 0) continue;
+    await shard.handoffUdp(dup(binding.kept[copy]!), binding.listenerId, binding.port, binding.portIndex);
+  }
+}
+
+/** Closes the coordinator's duplicates (the shards close their own copies when they drain). */
+export function closeUdpBindings(bindings: readonly UdpBinding[]): void {
+  for (const binding of bindings) {
+    for (const fd of binding.kept) {
+      try {
+        close(fd);
+      } catch {}
     }
   }
 }

@@ -152,16 +152,42 @@ export class Shard {
   /** Adopts handed-off connections until the shard drains; parks on the ring when there are none. */
   async #pump(): Promise<void> {
     while (!this.#draining) {
-      if (this.#consumer.drain(this.#onRecord) === 0) await this.#consumer.waitForData();
+      if (this.#takeControlRecords() === 0) await this.#consumer.waitForData();
     }
   }
 
+  /**
+   * Drains the control ring, then acts on what it held. The records are released before any fd is used,
+   * and every handed-off fd is wrapped in a socket before any handler runs: if this shard dies (a handler
+   * calls process.exit, say), each fd is then either still in the ring, for the restarted shard, or owned
+   * by a socket that the dying thread closes. None can leak, and none can be adopted twice.
+   */
+  #takeControlRecords(): number {
+    const count = this.#consumer.drain(this.#onRecord);
+    if (count === 0) return 0;
+    const handoffs = this.#handoffBatch.splice(0);
+    const udpSockets = this.#udpBatch.splice(0);
+    const adopted: [net.Socket, ServedListener][] = [];
+    for (let i = 0; i < handoffs.length; i += 2) {
+      const socket = this.#adopt(handoffs[i]!, handoffs[i + 1]!);
+      if (socket !== undefined) adopted.push(socket);
+    }
+    for (const [socket, listener] of adopted) this.#serve(socket, listener);
+    for (let i = 0; i < udpSockets.length; i += 4) {
+      void this.#openUdp(udpSockets[i]!, udpSockets[i + 1]!, udpSockets[i + 2]!, udpSockets[i + 3]!);
+    }
+    return count;
+  }
+
+  readonly #handoffBatch: number[] = [];
+  readonly #udpBatch: number[] = [];
   readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
     const word = offset >> 2;
     const words = this.#handoffs;
-    if (type === RECORD_HANDOFF) this.#adopt(words[word + HANDOFF_FD]!, words[word + HANDOFF_LISTENER]!);
-    else if (type === RECORD_UDP_SOCKET) {
-      void this.#openUdp(
+    if (type === RECORD_HANDOFF) {
+      this.#handoffBatch.push(words[word + HANDOFF_FD]!, words[word + HANDOFF_LISTENER]!);
+    } else if (type === RECORD_UDP_SOCKET) {
+      this.#udpBatch.push(
         words[word + UDP_SOCKET_FD]!,
         words[word + UDP_SOCKET_LISTENER]!,
         words[word + UDP_SOCKET_PORT]!,
@@ -207,12 +233,13 @@ export class Shard {
     }
   }
 
-  #adopt(fd: number, listenerId: number): void {
+  #adopt(fd: number, listenerId: number): [net.Socket, ServedListener] | undefined {
     const listener = this.#listeners.get(listenerId);
-    let socket: net.Socket;
     try {
       if (listener === undefined) throw new Error(`no listener ${listenerId} in shard ${this.#init.shardId}`);
-      socket = new net.Socket({ fd, readable: true, writable: true });
+      const socket = new net.Socket({ fd, readable: true, writable: true });
+      this.#count(COUNTER_ADOPTED);
+      return [socket, listener];
     } catch (error) {
       // The fd is ours now: close it, or it leaks.
       try {
@@ -220,10 +247,8 @@ export class Shard {
       } catch {}
       this.#count(COUNTER_ADOPT_FAILED);
       this.#reportHandlerError(listenerId, error);
-      return;
+      return undefined;
     }
-    this.#count(COUNTER_ADOPTED);
-    this.#serve(socket, listener);
   }
 
   #serve(socket: net.Socket, listener: ServedListener): void {
@@ -298,7 +323,7 @@ export class Shard {
     await Promise.all(this.#udpPorts.map((udpPort) => udpPort.close()));
     this.#mesh.close();
     // Connections handed off before the coordinator stopped accepting are still ours to serve.
-    this.#consumer.drain(this.#onRecord);
+    this.#takeControlRecords();
     for (const listener of this.#listeners.values()) {
       if (listener.tcp?.drain === undefined) continue;
       try {

@@ -1,0 +1,158 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createEngine, type Engine, type SockshardError } from '../../src/index.js';
+import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { useTeardown } from '../helpers/sockets.js';
+import { UdpClient } from '../helpers/udp.js';
+
+const defer = useTeardown();
+
+async function session(
+  port: number,
+): Promise<{ socket: net.Socket; shard: number; ask(text: string): Promise<string> }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setEncoding('utf8');
+  const ask = async (text: string) => {
+    socket.write(text);
+    const [reply] = (await once(socket, 'data')) as [string];
+    return reply;
+  };
+  const shard = Number((await ask('whoami')).trim());
+  return { socket, shard, ask };
+}
+
+/** Sessions until there is one on each of the two shards (with round-robin, within a few). */
+async function oneOnEach(port: number) {
+  const sessions: Awaited<ReturnType<typeof session>>[] = [];
+  while (!(sessions.some((s) => s.shard === 0) && sessions.some((s) => s.shard === 1))) {
+    if (sessions.length === 6) throw new Error(`6 sessions, shards ${sessions.map((s) => s.shard).join(',')}`);
+    sessions.push(await session(port));
+  }
+  const first = (shard: number) => sessions.find((s) => s.shard === shard)!;
+  for (const extra of sessions.filter((s) => s !== first(0) && s !== first(1))) extra.socket.destroy();
+  return [first(0), first(1)] as const;
+}
+
+function collect(engine: Engine) {
+  const errors: SockshardError[] = [];
+  const online: number[] = [];
+  engine.on('error', (error) => errors.push(error));
+  engine.on('shard-online', (shardId) => online.push(shardId));
+  return { errors, online };
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return performance.now() - started;
+}
+
+describe('supervision', () => {
+  it('restarts a shard that exits; the other shard and its connections are untouched', async () => {
+    const engine = createEngine({ shards: 2 }).tcp({
+      port: 0,
+      handler: fixtureHandler('mortal-tcp.ts'),
+      balance: 'round-robin',
+    });
+    const { errors, online } = collect(engine);
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const [survivor, victim] = await oneOnEach(portOf(engine));
+    defer(() => survivor.socket.destroy());
+    const victimClosed = once(victim.socket, 'close');
+    victim.socket.write('exit');
+    await victimClosed;
+    expect(await survivor.ask('still here')).toBe('still here');
+    const downFor = await until(() => online.filter((id) => id === 1).length === 2, 3_000);
+    expect(downFor).toBeLessThan(1_000);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_SHARD_EXIT']);
+    expect(errors[0]).toMatchObject({ shardId: 1, exitCode: 3 });
+    const [again0, again1] = await oneOnEach(portOf(engine));
+    defer(() => {
+      again0.socket.destroy();
+      again1.socket.destroy();
+    });
+    expect(await again1.ask('back')).toBe('back');
+    const stats = engine.stats().shards[1]!;
+    expect(stats).toMatchObject({ alive: true, restarts: 1, connectionsLost: 1 });
+    expect(engine.stats().shards[0]!.restarts).toBe(0);
+  });
+
+  it("keeps a restarting shard's UDP port open: datagrams sent while it is down are answered after", async () => {
+    const engine = createEngine({ shards: 2 })
+      .tcp({ port: 0, handler: fixtureHandler('mortal-tcp.ts'), balance: 'round-robin' })
+      .udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1 });
+    const { online } = collect(engine);
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const [survivor, victim] = await oneOnEach(portOf(engine));
+    defer(() => survivor.socket.destroy());
+    const client = await UdpClient.open();
+    defer(() => client.close());
+    const udpPort = engine.udpPorts()[0]!.port;
+    const victimClosed = once(victim.socket, 'close');
+    victim.socket.write('exit');
+    await victimClosed;
+    for (let i = 0; i < 20; i++) client.send(`while down ${i}`, udpPort);
+    const replies = await client.receive(20, 5_000);
+    expect(replies.map((r) => r.subarray(1).toString())).toEqual(
+      Array.from({ length: 20 }, (_, i) => `while down ${i}`),
+    );
+    expect(replies.every((r) => r[0] === 1)).toBe(true);
+    expect(online.filter((id) => id === 1)).toHaveLength(2);
+  });
+
+  it('gives up after the restart budget with a fatal error, and the other shard serves on', async () => {
+    const engine = createEngine({
+      shards: 2,
+      restart: { maxRestarts: 2, windowMs: 60_000, backoffMs: 10 },
+    }).tcp({
+      port: 0,
+      handler: fixtureHandler('mortal-tcp.ts'),
+      balance: 'round-robin',
+    });
+    const { errors, online } = collect(engine);
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    for (let death = 1; death <= 3; death++) {
+      await until(() => engine.stats().shards[1]!.alive, 3_000);
+      const [survivor, victim] = await oneOnEach(portOf(engine));
+      survivor.socket.destroy();
+      const closed = once(victim.socket, 'close');
+      victim.socket.write('exit');
+      await closed;
+    }
+    await until(() => errors.some((e) => e.code === 'ERR_SHARD_RESTART_BUDGET'), 3_000);
+    expect(online.filter((id) => id === 1)).toHaveLength(3); // the start and two restarts
+    expect(engine.stats().shards[1]!.alive).toBe(false);
+    // Every new connection now goes to shard 0.
+    for (let i = 0; i < 4; i++) {
+      const s = await session(portOf(engine));
+      expect(s.shard).toBe(0);
+      s.socket.destroy();
+    }
+  });
+
+  it('restarts a shard that runs out of memory under resourceLimits', async () => {
+    const engine = createEngine({ shards: 2, resourceLimits: { maxOldGenerationSizeMb: 48 } }).tcp({
+      port: 0,
+      handler: fixtureHandler('mortal-tcp.ts'),
+      balance: 'round-robin',
+    });
+    const { errors, online } = collect(engine);
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const [survivor, victim] = await oneOnEach(portOf(engine));
+    defer(() => survivor.socket.destroy());
+    const closed = once(victim.socket, 'close');
+    victim.socket.write('oom');
+    await closed;
+    await until(() => online.filter((id) => id === 1).length === 2, 10_000);
+    expect(errors[0]).toMatchObject({ code: 'ERR_SHARD_EXIT', shardId: 1 });
+    expect(await survivor.ask('fine')).toBe('fine');
+  });
+});
