@@ -26,7 +26,8 @@ async function session(
 async function oneOnEach(port: number) {
   const sessions: Awaited<ReturnType<typeof session>>[] = [];
   while (!(sessions.some((s) => s.shard === 0) && sessions.some((s) => s.shard === 1))) {
-    if (sessions.length === 6) throw new Error(`6 sessions, shards ${sessions.map((s) => s.shard).join(',')}`);
+    if (sessions.length === 6)
+      throw new Error(`6 sessions, shards ${sessions.map((s) => s.shard).join(',')}`);
     sessions.push(await session(port));
   }
   const first = (shard: number) => sessions.find((s) => s.shard === shard)!;

@@ -1,0 +1,46 @@
+/**
+ * The one application every contender serves, so that only the server architecture differs:
+ * `GET /` answers a tiny "hello world", `GET /cpu` first does a fixed amount of CPU work (cpu-work.ts).
+ * Baseline servers call it from their request listener, sockshard shards through sockshard-app.ts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cpuWork } from './cpu-work.js';
+
+/** Environment variable that carries the calibrated iteration count to every server (and its threads). */
+export const CPU_ITERATIONS_ENV = 'SOCKSHARD_BENCH_CPU_ITERATIONS';
+
+export const HELLO_PATH = '/';
+export const CPU_PATH = '/cpu';
+export const HELLO_BODY = 'hello world\n';
+
+export function cpuBody(iterations: number): string {
+  return `cpu ${cpuWork(iterations)}\n`;
+}
+
+export type App = (request: IncomingMessage, response: ServerResponse) => void;
+
+export function createApp(cpuIterations: number): App {
+  return (request, response) => {
+    let body: string;
+    if (request.url === HELLO_PATH) body = HELLO_BODY;
+    else if (request.url === CPU_PATH) body = cpuBody(cpuIterations);
+    else {
+      response.statusCode = 404;
+      response.end();
+      return;
+    }
+    response.setHeader('content-type', 'text/plain');
+    response.end(body);
+  };
+}
+
+/** The app with the iteration count the orchestrator calibrated. */
+export function appFromEnv(): App {
+  const iterations = Number(process.env[CPU_ITERATIONS_ENV]);
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(
+      `${CPU_ITERATIONS_ENV} must be a positive integer, got ${process.env[CPU_ITERATIONS_ENV]}`,
+    );
+  }
+  return createApp(iterations);
+}
