@@ -2,6 +2,7 @@ export { type CloseOptions, createEngine, Engine, type EngineEvents } from './en
 export type { EngineStats, ListenerStats, ShardStats, UdpPortStats } from './engine/engine-stats.js';
 export type {
   BalanceStrategy,
+  ConnectionLimits,
   EngineOptions,
   HandlerModule,
   HttpOptions,

@@ -19,7 +19,15 @@ export interface ListenerSpec {
   /** `node:http` server options for `http` listeners. */
   readonly http?: HttpServerSettings;
   /** With balance 'kernel' every shard listens on its own SO_REUSEPORT socket for this address. */
-  readonly kernel?: { readonly host: string; readonly port: number; readonly backlog: number };
+  readonly kernel?: {
+    readonly host: string;
+    readonly port: number;
+    readonly backlog: number;
+    /** The shard's own cap on open connections (maxConnectionsPerShard); 0 = none. */
+    readonly maxConnections: number;
+  };
+  /** Destroy a connection with no traffic for this long; 0 = never. */
+  readonly idleTimeoutMs?: number;
   /** `udp` listeners. */
   readonly udp?: UdpSettings;
 }
@@ -40,6 +48,8 @@ export interface HttpServerSettings {
   readonly requestTimeout?: number;
   readonly maxHeaderSize?: number;
   readonly maxRequestsPerSocket?: number;
+  /** How often node:http checks header and request timeouts (ms). Node's default is 30 s. */
+  readonly connectionsCheckingInterval?: number;
 }
 
 /** `workerData` of a shard. */
@@ -50,6 +60,8 @@ export interface ShardInit {
   readonly counters: SharedArrayBuffer;
   /** Per (UDP port, shard) counters; see UDP_COUNTER_*. */
   readonly udpCounters: SharedArrayBuffer;
+  /** Open connections per client address bucket (see ADDRESS_BUCKETS). */
+  readonly addresses: SharedArrayBuffer;
   /**
    * The ring mesh: `meshOut[j]` carries this shard's messages to shard j, `meshIn[j]` shard j's messages to
    * this one (null at j = shardId). One SPSC ring per ordered pair of shards, as Seastar does.
@@ -60,11 +72,28 @@ export interface ShardInit {
 }
 
 // Record types on a shard's control ring.
-/** Payload: Int32 [fd, listenerId]. The shard adopts the fd; from then on it owns it. */
+/**
+ * Payload: Int32 [fd, listenerId, addressBucket]. The shard adopts the fd; from then on it owns it, and
+ * when the connection closes it takes the connection off its address bucket (see ADDRESS_BUCKETS).
+ */
 export const RECORD_HANDOFF = 1;
 export const HANDOFF_FD = 0;
 export const HANDOFF_LISTENER = 1;
-export const HANDOFF_BYTES = 8;
+export const HANDOFF_ADDRESS_BUCKET = 2;
+export const HANDOFF_BYTES = 12;
+
+/**
+ * Open connections per client address, for `maxConnectionsPerAddress`: one Int32 table of ADDRESS_BUCKETS
+ * counters per shard (slot `shardId * ADDRESS_BUCKETS + bucket`, bucket = the address hash's low 16 bits).
+ * The coordinator adds at handoff, the shard subtracts at close; an address's count is the sum over shards.
+ * Two addresses that share a bucket share a count, which can only make the cap stricter for them.
+ */
+export const ADDRESS_BUCKETS = 1 << 16;
+export const ADDRESS_BUCKET_MASK = ADDRESS_BUCKETS - 1;
+
+export function createAddressTable(shards: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(shards * ADDRESS_BUCKETS * 4);
+}
 
 /**
  * Payload: Int32 [fd, listenerId, port, portIndex]. A bound UDP socket for the shard to serve; portIndex
@@ -138,6 +167,10 @@ export function serializeError(error: unknown, extra: Partial<SerializedError> =
  * | 7    | SHARD_MESSAGES_OUT: sendToShard calls delivered      |
  * | 8    | SHARD_MESSAGES_IN: messages from other shards        |
  * | 9    | MESH_FULL: sendToShard refused, the ring was full    |
+ * | 10   | IDLE_TIMEOUTS: connections ended by idleTimeoutMs    |
+ * | 11   | HTTP_TIMEOUTS: 408s for slow headers or requests     |
+ * | 12   | HTTP_BAD_REQUESTS: 400/431s for malformed requests   |
+ * | 13   | KERNEL_REFUSED: 'kernel' accepts over the shard cap  |
  *
  * The coordinator keeps its own count of connections it handed to each shard; open connections are that
  * count plus ACCEPTED minus CLOSED, which is exact even while handoffs are in flight (least-connections relies on it).
@@ -152,6 +185,10 @@ export const COUNTER_ACCEPTED = 6;
 export const COUNTER_SHARD_MESSAGES_OUT = 7;
 export const COUNTER_SHARD_MESSAGES_IN = 8;
 export const COUNTER_MESH_FULL = 9;
+export const COUNTER_IDLE_TIMEOUTS = 10;
+export const COUNTER_HTTP_TIMEOUTS = 11;
+export const COUNTER_HTTP_BAD_REQUESTS = 12;
+export const COUNTER_KERNEL_REFUSED = 13;
 export const COUNTER_WORDS_PER_SHARD = 16;
 
 export function createShardCounters(shards: number): SharedArrayBuffer {

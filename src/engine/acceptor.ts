@@ -11,8 +11,9 @@ import {
   startAccepting,
   stopAccepting,
 } from '../native/binding.js';
+import { ADDRESS_BUCKET_MASK } from '../protocol.js';
 import type { Balancer } from './balancer.js';
-import type { ResolvedListener } from './options.js';
+import type { ConnectionLimits, ResolvedListener } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 
 /** Connections accepted per native call (and per JS callback). */
@@ -34,6 +35,11 @@ export class Acceptor {
   accepted = 0;
   /** Accepted connections closed at once: no live shard, or its control ring was full. */
   dropped = 0;
+  /** Accepted connections closed at once for a limit: engine-wide, every shard full, per address. */
+  refusedMaxConnections = 0;
+  refusedShardsFull = 0;
+  refusedPerAddress = 0;
+  readonly #limits: Required<ConnectionLimits>;
   readonly #shards: readonly ShardHandle[];
   readonly #balancer: Balancer;
   readonly #onError: (error: SockshardError) => void;
@@ -46,8 +52,10 @@ export class Acceptor {
     listener: ResolvedListener,
     shards: readonly ShardHandle[],
     balancer: Balancer,
+    limits: Required<ConnectionLimits>,
     onError: (error: SockshardError) => void,
   ) {
+    this.#limits = limits;
     this.listener = listener;
     this.#shards = shards;
     this.#balancer = balancer;
@@ -75,18 +83,46 @@ export class Acceptor {
     const out = this.#out;
     const shards = this.#shards;
     const id = this.listener.id;
+    const { maxConnections, maxConnectionsPerAddress } = this.#limits;
+    let open = maxConnections === 0 ? 0 : shards.reduce((total, shard) => total + shard.openConnections(), 0);
     for (let i = 0; i < count; i++) {
       const fd = out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
-      const shard = this.#balancer.next(out[i * ACCEPTED_STRIDE + ACCEPTED_ADDRESS_HASH]!);
-      if (shard < 0 || !shards[shard]!.handoff(fd, id)) {
-        // Never drop an fd silently: the client sees the connection close, and the count says why.
+      const hash = out[i * ACCEPTED_STRIDE + ACCEPTED_ADDRESS_HASH]!;
+      const bucket = hash & ADDRESS_BUCKET_MASK;
+      // Every refusal closes the fd at once (the client sees the connection close) and is counted.
+      if (maxConnections !== 0 && open >= maxConnections) {
+        close(fd);
+        this.refusedMaxConnections++;
+        continue;
+      }
+      if (maxConnectionsPerAddress !== 0 && this.#fromAddress(bucket) >= maxConnectionsPerAddress) {
+        close(fd);
+        this.refusedPerAddress++;
+        continue;
+      }
+      const shard = this.#balancer.next(hash);
+      if (shard < 0) {
+        close(fd);
+        if (shards.some((s) => s.alive)) this.refusedShardsFull++;
+        else this.dropped++;
+        continue;
+      }
+      if (!shards[shard]!.handoff(fd, id, bucket)) {
         close(fd);
         this.dropped++;
+        continue;
       }
+      open++;
     }
     this.accepted += count;
     for (const shard of shards) shard.flush();
   };
+
+  #fromAddress(bucket: number): number {
+    let total = 0;
+    for (const shard of this.#shards) total += shard.fromAddress(bucket);
+    return total;
+  }
 
   /** Stops accepting and closes the listening socket; connections already handed off are not touched. */
   close(): void {

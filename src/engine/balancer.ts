@@ -2,8 +2,8 @@ import type { BalanceStrategy } from './options.js';
 
 /** What a balancer needs to know about a shard. */
 export interface Balanced {
-  /** False while a shard is starting, dead or draining: it gets no new connections. */
-  readonly alive: boolean;
+  /** False while a shard is starting, dead, draining or at its connection cap: it gets no new connections. */
+  hasRoom(): boolean;
   /** Connections handed to (or accepted by) the shard and not yet closed. */
   openConnections(): number;
 }
@@ -23,7 +23,7 @@ export function createBalancer(
   const firstAlive = (start: number): number => {
     for (let i = 0; i < count; i++) {
       const id = (start + i) % count;
-      if (shards[id]!.alive) return id;
+      if (shards[id]!.hasRoom()) return id;
     }
     return -1;
   };
@@ -49,7 +49,7 @@ export function createBalancer(
           for (let i = 0; i < count; i++) {
             const id = (turn + i) % count;
             const shard = shards[id]!;
-            if (!shard.alive) continue;
+            if (!shard.hasRoom()) continue;
             const load = shard.openConnections();
             if (load < bestLoad) {
               best = id;

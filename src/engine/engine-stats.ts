@@ -4,6 +4,10 @@ import {
   COUNTER_ADOPTED,
   COUNTER_CLOSED,
   COUNTER_HANDLER_ERRORS,
+  COUNTER_HTTP_BAD_REQUESTS,
+  COUNTER_HTTP_TIMEOUTS,
+  COUNTER_IDLE_TIMEOUTS,
+  COUNTER_KERNEL_REFUSED,
   COUNTER_MESH_FULL,
   COUNTER_REQUESTS,
   COUNTER_SHARD_MESSAGES_IN,
@@ -54,6 +58,14 @@ export interface ShardStats {
   readonly shardMessagesOut: number;
   readonly shardMessagesIn: number;
   readonly meshFull: number;
+  /** Connections ended by idleTimeoutMs. */
+  readonly idleTimeouts: number;
+  /** HTTP 408s: headers or request too slow (headersTimeout, requestTimeout). */
+  readonly httpTimeouts: number;
+  /** HTTP 400/431s: malformed requests, headers too large. */
+  readonly httpBadRequests: number;
+  /** balance 'kernel': connections over maxConnectionsPerShard, closed at once. */
+  readonly kernelRefused: number;
   readonly controlRing: RingStats;
 }
 
@@ -86,6 +98,10 @@ export interface ListenerStats {
   readonly accepted: number;
   /** Accepted and closed at once: no live shard, or its control ring was full. */
   readonly dropped: number;
+  /** Accepted and closed at once for a limit: maxConnections, every shard at maxConnectionsPerShard, maxConnectionsPerAddress. */
+  readonly refusedMaxConnections: number;
+  readonly refusedShardsFull: number;
+  readonly refusedPerAddress: number;
 }
 
 type Totals = Omit<ShardStats, 'shardId' | 'alive' | 'controlRing'>;
@@ -118,6 +134,10 @@ export function shardStats(shard: ShardHandle): ShardStats {
     shardMessagesOut: shard.counter(COUNTER_SHARD_MESSAGES_OUT),
     shardMessagesIn: shard.counter(COUNTER_SHARD_MESSAGES_IN),
     meshFull: shard.counter(COUNTER_MESH_FULL),
+    idleTimeouts: shard.counter(COUNTER_IDLE_TIMEOUTS),
+    httpTimeouts: shard.counter(COUNTER_HTTP_TIMEOUTS),
+    httpBadRequests: shard.counter(COUNTER_HTTP_BAD_REQUESTS),
+    kernelRefused: shard.counter(COUNTER_KERNEL_REFUSED),
     controlRing: readRingStats(shard.controlRing),
   };
 }
@@ -164,6 +184,10 @@ export function engineStats(
     shardMessagesOut: 0,
     shardMessagesIn: 0,
     meshFull: 0,
+    idleTimeouts: 0,
+    httpTimeouts: 0,
+    httpBadRequests: 0,
+    kernelRefused: 0,
   };
   for (const shard of perShard) {
     for (const key of Object.keys(total) as (keyof Totals)[]) total[key] += shard[key];
@@ -189,5 +213,8 @@ export function listenerStats(
     balance: listener.balance,
     accepted: acceptor?.accepted ?? 0,
     dropped: acceptor?.dropped ?? 0,
+    refusedMaxConnections: acceptor?.refusedMaxConnections ?? 0,
+    refusedShardsFull: acceptor?.refusedShardsFull ?? 0,
+    refusedPerAddress: acceptor?.refusedPerAddress ?? 0,
   };
 }

@@ -8,6 +8,7 @@ import {
   SockshardError,
 } from '../errors.js';
 import {
+  createAddressTable,
   createShardCounters,
   createUdpCounters,
   type ListenerSpec,
@@ -183,6 +184,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   #spawnShards(): void {
     const { shards, controlRingBytes, meshRingBytes } = this.options;
     const counters = createShardCounters(shards);
+    const addresses = createAddressTable(shards);
     const udpPorts = this.#udpListeners.reduce((total, listener) => total + listener.ports.length, 0);
     const udpCounters = createUdpCounters(udpPorts, shards);
     this.#udpCounters = new Float64Array(udpCounters);
@@ -192,8 +194,16 @@ export class Engine extends EventEmitter<EngineEvents> {
       handler: config.handler,
       ...(config.http === undefined ? {} : { http: config.http }),
       ...(config.balance === 'kernel'
-        ? { kernel: { host: config.host, port: config.port, backlog: config.backlog } }
+        ? {
+            kernel: {
+              host: config.host,
+              port: config.port,
+              backlog: config.backlog,
+              maxConnections: this.options.limits.maxConnectionsPerShard,
+            },
+          }
         : {}),
+      ...(config.idleTimeoutMs === 0 ? {} : { idleTimeoutMs: config.idleTimeoutMs }),
     }));
     const udpSpecs: ListenerSpec[] = this.#udpListeners.map((config) => ({
       id: config.id,
@@ -223,13 +233,22 @@ export class Engine extends EventEmitter<EngineEvents> {
         control,
         counters,
         udpCounters,
+        addresses,
         meshOut,
         meshIn,
         listeners: specs,
       };
       this.#inits.push(init);
-      this.#shards.push(new ShardHandle(init, this.#shardEvents, this.options.resourceLimits));
+      this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#shardOptions()));
     }
+  }
+
+  #shardOptions() {
+    const { resourceLimits, limits } = this.options;
+    return {
+      maxConnections: limits.maxConnectionsPerShard,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    };
   }
 
   readonly #shardEvents: ShardEvents = {
@@ -268,12 +287,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   async #restart(dead: ShardHandle): Promise<void> {
     if (this.#state !== 'running') return;
-    const shard = new ShardHandle(
-      this.#inits[dead.id]!,
-      this.#shardEvents,
-      this.options.resourceLimits,
-      dead,
-    );
+    const shard = new ShardHandle(this.#inits[dead.id]!, this.#shardEvents, this.#shardOptions(), dead);
     this.#shards[dead.id] = shard;
     try {
       await shard.ready;
@@ -296,6 +310,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       config,
       this.#shards,
       createBalancer(config.balance, this.#shards),
+      this.options.limits,
       (error) => this.#report(error),
     );
     acceptor.open();

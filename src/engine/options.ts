@@ -36,8 +36,22 @@ export interface EngineOptions {
    * doubling up to 5 s.
    */
   readonly restart?: false | RestartPolicy;
+  /** Caps on open TCP/HTTP connections; a connection over a cap is closed at once and counted. */
+  readonly limits?: ConnectionLimits;
   /** Memory limits of each shard's worker (`worker_threads` resourceLimits): a shard over them dies and restarts. */
   readonly resourceLimits?: ResourceLimits;
+}
+
+export interface ConnectionLimits {
+  /** Open connections over all shards. 0 or absent: no cap. */
+  readonly maxConnections?: number;
+  /** Open connections per shard; a full shard is skipped by the balancer. */
+  readonly maxConnectionsPerShard?: number;
+  /**
+   * Open connections per client IP address (counted in 65,536 hash buckets: addresses that share a bucket
+   * share the cap). Not applied to `balance: 'kernel'` listeners, which the coordinator does not see.
+   */
+  readonly maxConnectionsPerAddress?: number;
 }
 
 export interface RestartPolicy {
@@ -60,6 +74,8 @@ export interface TcpOptions {
   readonly balance?: BalanceStrategy;
   /** listen(2) backlog. Default 511. */
   readonly backlog?: number;
+  /** Destroy a connection that has sent and received nothing for this long (ms). Default 0: never. */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface HttpOptions extends TcpOptions, HttpServerSettings {}
@@ -70,6 +86,7 @@ export interface ResolvedEngineOptions {
   readonly meshRingBytes: number;
   readonly restart: false | Required<RestartPolicy>;
   readonly resourceLimits?: ResourceLimits;
+  readonly limits: Required<ConnectionLimits>;
 }
 
 export interface UdpOptions {
@@ -120,6 +137,7 @@ export interface ResolvedListener {
   readonly handler: string;
   readonly balance: BalanceStrategy;
   readonly backlog: number;
+  readonly idleTimeoutMs: number;
   readonly http?: HttpServerSettings;
 }
 
@@ -139,6 +157,21 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     controlRingBytes,
     meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
     restart: restartPolicy(options.restart),
+    limits: {
+      maxConnections: integer('limits.maxConnections', options.limits?.maxConnections ?? 0, 0, 2 ** 31 - 1),
+      maxConnectionsPerShard: integer(
+        'limits.maxConnectionsPerShard',
+        options.limits?.maxConnectionsPerShard ?? 0,
+        0,
+        2 ** 31 - 1,
+      ),
+      maxConnectionsPerAddress: integer(
+        'limits.maxConnectionsPerAddress',
+        options.limits?.maxConnectionsPerAddress ?? 0,
+        0,
+        2 ** 31 - 1,
+      ),
+    },
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
   };
 }
@@ -184,6 +217,7 @@ const HTTP_SETTINGS = [
   'requestTimeout',
   'maxHeaderSize',
   'maxRequestsPerSocket',
+  'connectionsCheckingInterval',
 ] as const;
 
 export function resolveListener(
@@ -225,6 +259,7 @@ export function resolveListener(
     handler: handlerUrl(`${prefix}handler`, options.handler),
     balance,
     backlog: integer(`${prefix}backlog`, options.backlog ?? 511, 1, 65_535),
+    idleTimeoutMs: integer(`${prefix}idleTimeoutMs`, options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
     ...(http === undefined ? {} : { http }),
   };
 }

@@ -1,10 +1,12 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { HandlerError, HandlerLoadError, ShardExitError, type SockshardError } from '../errors.js';
 import {
+  ADDRESS_BUCKETS,
   COUNTER_ACCEPTED,
   COUNTER_CLOSED,
   type CoordinatorMessage,
   counterIndex,
+  HANDOFF_ADDRESS_BUCKET,
   HANDOFF_BYTES,
   HANDOFF_FD,
   HANDOFF_LISTENER,
@@ -70,6 +72,9 @@ export class ShardHandle implements Balanced {
   readonly #producer: RingProducer;
   readonly #words: Int32Array;
   readonly #counters: Int32Array;
+  /** This shard's slice of the per-address table. */
+  readonly #addresses: Int32Array;
+  readonly #maxConnections: number;
   readonly #waiters = new Set<Waiter>();
   #closing = false;
 
@@ -78,7 +83,13 @@ export class ShardHandle implements Balanced {
    * memory); the connections it had adopted died with it and count as lost; connections still waiting in
    * the control ring are adopted by this one.
    */
-  constructor(init: ShardInit, events: ShardEvents, resourceLimits?: ResourceLimits, previous?: ShardHandle) {
+  constructor(
+    init: ShardInit,
+    events: ShardEvents,
+    options: { readonly resourceLimits?: ResourceLimits; readonly maxConnections: number },
+    previous?: ShardHandle,
+  ) {
+    const { resourceLimits, maxConnections } = options;
     this.id = init.shardId;
     this.handedOff = previous?.handedOff ?? 0;
     this.restarts = previous === undefined ? 0 : previous.restarts + 1;
@@ -93,6 +104,11 @@ export class ShardHandle implements Balanced {
     const bytes = this.#producer.bytes;
     this.#words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     this.#counters = new Int32Array(init.counters);
+    this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
+    // The connections a dead incarnation held will never report their close: start its buckets afresh
+    // (lenient for connections still waiting in the ring, rather than strict for ever).
+    if (previous !== undefined) this.#addresses.fill(0);
+    this.#maxConnections = maxConnections;
     this.worker = startWorker(SHARD_ENTRY, {
       workerData: init,
       name: `sockshard-shard-${init.shardId}`,
@@ -163,6 +179,16 @@ export class ShardHandle implements Balanced {
     return this.handedOff + accepted - closed - this.connectionsLost;
   }
 
+  /** Alive and under its connection cap: the balancer may pick it. */
+  hasRoom(): boolean {
+    return this.alive && (this.#maxConnections === 0 || this.openConnections() < this.#maxConnections);
+  }
+
+  /** Open connections from the client address bucket `bucket` on this shard. */
+  fromAddress(bucket: number): number {
+    return Atomics.load(this.#addresses, bucket);
+  }
+
   counter(counter: number): number {
     return Atomics.load(this.#counters, counterIndex(this.id, counter));
   }
@@ -171,12 +197,14 @@ export class ShardHandle implements Balanced {
    * Stages the handoff of an accepted fd; `flush()` publishes the batch. False when the control ring is
    * full: the caller still owns the fd.
    */
-  handoff(fd: number, listenerId: number): boolean {
+  handoff(fd: number, listenerId: number, addressBucket: number): boolean {
     const offset = this.#producer.claim(HANDOFF_BYTES, RECORD_HANDOFF);
     if (offset < 0) return false;
     const word = offset >> 2;
     this.#words[word + HANDOFF_FD] = fd;
     this.#words[word + HANDOFF_LISTENER] = listenerId;
+    this.#words[word + HANDOFF_ADDRESS_BUCKET] = addressBucket;
+    Atomics.add(this.#addresses, addressBucket, 1);
     this.handedOff++;
     return true;
   }

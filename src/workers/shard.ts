@@ -1,19 +1,26 @@
 import { closeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import type stream from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import type { HttpHandler, ShardContext, ShardMessageHook, TcpHandler, UdpHandler } from '../handler.js';
 import { listen } from '../native/binding.js';
 import {
+  ADDRESS_BUCKETS,
   COUNTER_ACCEPTED,
   COUNTER_ADOPT_FAILED,
   COUNTER_ADOPTED,
   COUNTER_CLOSED,
   COUNTER_HANDLER_ERRORS,
+  COUNTER_HTTP_BAD_REQUESTS,
+  COUNTER_HTTP_TIMEOUTS,
+  COUNTER_IDLE_TIMEOUTS,
+  COUNTER_KERNEL_REFUSED,
   COUNTER_REQUESTS,
   COUNTER_SOCKET_ERRORS,
   type CoordinatorMessage,
   counterIndex,
+  HANDOFF_ADDRESS_BUCKET,
   HANDOFF_FD,
   HANDOFF_LISTENER,
   type ListenerSpec,
@@ -62,6 +69,8 @@ export class Shard {
   readonly #consumer: RingConsumer;
   readonly #handoffs: Int32Array;
   readonly #counters: Int32Array;
+  /** This shard's slice of the per-address connection table (see ADDRESS_BUCKETS). */
+  readonly #addresses: Int32Array;
   readonly #listeners = new Map<number, ServedListener>();
   readonly #sockets = new Set<net.Socket>();
   readonly #udpPorts: DgramUdpPort[] = [];
@@ -79,6 +88,7 @@ export class Shard {
     const bytes = this.#consumer.bytes;
     this.#handoffs = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     this.#counters = new Int32Array(init.counters);
+    this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
     this.#udpCounters = new Float64Array(init.udpCounters);
     this.#mesh = new ShardMesh(
       init,
@@ -134,7 +144,12 @@ export class Shard {
     const { request, setup } = handler as HttpHandler;
     const settings = spec.http ?? {};
     const server = http.createServer(
-      settings.maxHeaderSize === undefined ? {} : { maxHeaderSize: settings.maxHeaderSize },
+      {
+        ...(settings.maxHeaderSize === undefined ? {} : { maxHeaderSize: settings.maxHeaderSize }),
+        ...(settings.connectionsCheckingInterval === undefined
+          ? {}
+          : { connectionsCheckingInterval: settings.connectionsCheckingInterval }),
+      },
       (req, res) => {
         Atomics.add(this.#counters, counterIndex(this.#init.shardId, COUNTER_REQUESTS), 1);
         // No try/catch here: V8 inlines a hot handler into this listener, and inside a try block the
@@ -152,6 +167,7 @@ export class Shard {
     if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
     if (settings.maxRequestsPerSocket !== undefined)
       server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.#clientError(error, socket));
     // node:http starts its header/request timeout checks on 'listening'. This server never listens (the
     // coordinator accepts), so start them the same way; without this, slow clients would never time out.
     server.emit('listening');
@@ -178,8 +194,8 @@ export class Shard {
     const handoffs = this.#handoffBatch.splice(0);
     const udpSockets = this.#udpBatch.splice(0);
     const adopted: [net.Socket, ServedListener][] = [];
-    for (let i = 0; i < handoffs.length; i += 2) {
-      const socket = this.#adopt(handoffs[i]!, handoffs[i + 1]!);
+    for (let i = 0; i < handoffs.length; i += 3) {
+      const socket = this.#adopt(handoffs[i]!, handoffs[i + 1]!, handoffs[i + 2]!);
       if (socket !== undefined) adopted.push(socket);
     }
     for (const [socket, listener] of adopted) this.#serve(socket, listener);
@@ -195,7 +211,11 @@ export class Shard {
     const word = offset >> 2;
     const words = this.#handoffs;
     if (type === RECORD_HANDOFF) {
-      this.#handoffBatch.push(words[word + HANDOFF_FD]!, words[word + HANDOFF_LISTENER]!);
+      this.#handoffBatch.push(
+        words[word + HANDOFF_FD]!,
+        words[word + HANDOFF_LISTENER]!,
+        words[word + HANDOFF_ADDRESS_BUCKET]!,
+      );
     } else if (type === RECORD_UDP_SOCKET) {
       this.#udpBatch.push(
         words[word + UDP_SOCKET_FD]!,
@@ -243,7 +263,7 @@ export class Shard {
     }
   }
 
-  #adopt(fd: number, listenerId: number): [net.Socket, ServedListener] | undefined {
+  #adopt(fd: number, listenerId: number, addressBucket: number): [net.Socket, ServedListener] | undefined {
     const listener = this.#listeners.get(listenerId);
     try {
       if (listener === undefined) throw new Error(`no listener ${listenerId} in shard ${this.#init.shardId}`);
@@ -255,8 +275,10 @@ export class Shard {
         allowHalfOpen: listener.http !== undefined,
       });
       this.#count(COUNTER_ADOPTED);
+      socket.once('close', () => Atomics.sub(this.#addresses, addressBucket, 1));
       return [socket, listener];
     } catch (error) {
+      Atomics.sub(this.#addresses, addressBucket, 1);
       // The fd is ours now: close it, or it leaks.
       try {
         closeSync(fd);
@@ -277,6 +299,13 @@ export class Shard {
     });
     // Resets and broken pipes are a client's business, not a reason to end the shard.
     socket.on('error', () => this.#count(COUNTER_SOCKET_ERRORS));
+    const idleTimeoutMs = listener.spec.idleTimeoutMs ?? 0;
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs, () => {
+        this.#count(COUNTER_IDLE_TIMEOUTS);
+        socket.destroy();
+      });
+    }
     if (listener.http !== undefined) {
       listener.http.emit('connection', socket);
       return;
@@ -293,6 +322,24 @@ export class Shard {
   #connectionFailed(listener: ServedListener, socket: net.Socket, error: unknown): void {
     socket.destroy();
     this.#reportHandlerError(listener.spec.id, error);
+  }
+
+  /**
+   * A malformed request or a slow client (headersTimeout/requestTimeout: slowloris). Answered as node:http
+   * answers by default (408, 431 or 400, then the connection ends), and counted.
+   */
+  #clientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    this.#count(timeout ? COUNTER_HTTP_TIMEOUTS : COUNTER_HTTP_BAD_REQUESTS);
+    if (socket.writable) {
+      const status = timeout
+        ? '408 Request Timeout'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
   }
 
   #requestFailed(listenerId: number, response: http.ServerResponse, error: unknown): void {
@@ -325,6 +372,10 @@ export class Shard {
         this.#count(COUNTER_ACCEPTED);
         this.#serve(socket, listener);
       });
+      if (address.maxConnections > 0) {
+        server.maxConnections = address.maxConnections;
+        server.on('drop', () => this.#count(COUNTER_KERNEL_REFUSED));
+      }
       server.once('error', (error) =>
         this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) }),
       );

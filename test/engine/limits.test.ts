@@ -1,0 +1,167 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { type ConnectionLimits, createEngine } from '../../src/index.js';
+import { fixtureHandler, hangUp, portOf } from '../helpers/engine.js';
+import { useTeardown } from '../helpers/sockets.js';
+
+const defer = useTeardown();
+
+/** Connects; resolves 'served' with the shard id line, or 'refused' if the connection closes first. */
+async function attempt(
+  port: number,
+  localAddress?: string,
+): Promise<{ socket: net.Socket; served: boolean }> {
+  const socket = net.connect({
+    port,
+    host: '127.0.0.1',
+    ...(localAddress === undefined ? {} : { localAddress }),
+  });
+  socket.on('error', () => {});
+  const served = await Promise.race([
+    once(socket, 'data').then(() => true),
+    once(socket, 'close').then(() => false),
+  ]);
+  return { socket, served };
+}
+
+async function limitedEngine(
+  limits: ConnectionLimits,
+  balance: 'least-connections' | 'kernel' = 'least-connections',
+) {
+  const engine = createEngine({ shards: 2, limits }).tcp({
+    port: 0,
+    handler: fixtureHandler('shard-id.ts'),
+    balance,
+  });
+  await engine.start();
+  defer(() => engine.close({ timeoutMs: 200 }));
+  return engine;
+}
+
+async function attempts(port: number, count: number, localAddress?: string) {
+  const results: { socket: net.Socket; served: boolean }[] = [];
+  for (let i = 0; i < count; i++) results.push(await attempt(port, localAddress));
+  defer(() => Promise.all(results.map(({ socket }) => (socket.closed ? undefined : hangUp(socket)))));
+  return results;
+}
+
+describe('connection limits', () => {
+  it('maxConnections refuses past the cap, counts it, and admits again once connections close', async () => {
+    const engine = await limitedEngine({ maxConnections: 10 });
+    const results = await attempts(portOf(engine), 15);
+    expect(results.map((r) => r.served)).toEqual([...Array(10).fill(true), ...Array(5).fill(false)]);
+    expect(engine.addresses()[0]!.refusedMaxConnections).toBe(5);
+    await Promise.all(results.slice(0, 3).map(({ socket }) => hangUp(socket)));
+    while (engine.stats().total.connections > 7) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await attempts(portOf(engine), 4)).map((r) => r.served)).toEqual([true, true, true, false]);
+  });
+
+  it('maxConnectionsPerShard fills every shard, then refuses', async () => {
+    const engine = await limitedEngine({ maxConnectionsPerShard: 3 });
+    const results = await attempts(portOf(engine), 8);
+    expect(results.filter((r) => r.served)).toHaveLength(6);
+    expect(engine.stats().shards.map((s) => s.connections)).toEqual([3, 3]);
+    expect(engine.addresses()[0]!.refusedShardsFull).toBe(2);
+  });
+
+  it('maxConnectionsPerAddress caps one client address, not the others', async () => {
+    const engine = await limitedEngine({ maxConnectionsPerAddress: 4 });
+    const greedy = await attempts(portOf(engine), 6, '127.0.0.2');
+    expect(greedy.map((r) => r.served)).toEqual([true, true, true, true, false, false]);
+    const other = await attempts(portOf(engine), 2, '127.0.0.3');
+    expect(other.every((r) => r.served)).toBe(true);
+    expect(engine.addresses()[0]!.refusedPerAddress).toBe(2);
+    // Closing one of the greedy client's connections lets it open one more.
+    await hangUp(greedy[0]!.socket);
+    while (engine.stats().total.connections > 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await attempts(portOf(engine), 1, '127.0.0.2'))[0]!.served).toBe(true);
+  });
+
+  it("maxConnectionsPerShard caps each shard's own socket with balance 'kernel'", async () => {
+    const engine = await limitedEngine({ maxConnectionsPerShard: 2 }, 'kernel');
+    const results = await attempts(portOf(engine), 12);
+    expect(results.filter((r) => r.served).length).toBeLessThanOrEqual(4);
+    expect(engine.stats().total.kernelRefused).toBe(results.filter((r) => !r.served).length);
+  });
+});
+
+describe('timeouts', () => {
+  it('idleTimeoutMs ends a silent connection and spares a chatty one', async () => {
+    const engine = createEngine({ shards: 1 }).tcp({
+      port: 0,
+      handler: fixtureHandler('echo.ts'),
+      idleTimeoutMs: 150,
+    });
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const silent = net.connect(portOf(engine), '127.0.0.1');
+    const chatty = net.connect(portOf(engine), '127.0.0.1');
+    chatty.resume(); // read the echoes, so that the connection can close cleanly in teardown
+    defer(() => hangUp(chatty));
+    const silentClosed = once(silent, 'close');
+    const started = performance.now();
+    const talk = setInterval(() => chatty.write('.'), 40);
+    await silentClosed;
+    const idleFor = performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    clearInterval(talk);
+    expect(idleFor).toBeGreaterThanOrEqual(140);
+    expect(chatty.closed).toBe(false);
+    expect(engine.stats().total.idleTimeouts).toBe(1);
+  });
+
+  it('ends slowloris connections (408) while a well-behaved client is served', async () => {
+    const engine = createEngine({ shards: 2 }).http({
+      port: 0,
+      handler: fixtureHandler('hello-http.ts'),
+      headersTimeout: 300,
+      requestTimeout: 400,
+      connectionsCheckingInterval: 50,
+    });
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const port = portOf(engine);
+    const slow = Array.from({ length: 20 }, () => net.connect(port, '127.0.0.1'));
+    const answers = slow.map((socket) => {
+      socket.setEncoding('utf8');
+      let text = '';
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.on('error', () => {});
+      return once(socket, 'close').then(() => text);
+    });
+    const header = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ';
+    let sent = 0;
+    const drip = setInterval(() => {
+      for (const socket of slow) if (!socket.closed) socket.write(header[sent % header.length]!);
+      sent++;
+    }, 50);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const response = await fetch(`http://127.0.0.1:${port}/ok`, { headers: { connection: 'close' } });
+        expect(response.status).toBe(200);
+        await response.text();
+        expect(performance.now() - started).toBeLessThan(500);
+      }
+      const texts = await Promise.all(answers);
+      expect(texts.every((text) => text.startsWith('HTTP/1.1 408'))).toBe(true);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(engine.stats().total.httpTimeouts).toBe(20);
+  });
+
+  it('answers a malformed request with 400 and counts it', async () => {
+    const engine = createEngine({ shards: 1 }).http({ port: 0, handler: fixtureHandler('hello-http.ts') });
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const socket = net.connect(portOf(engine), '127.0.0.1');
+    socket.end('NOT HTTP AT ALL\r\n\r\n');
+    const [data] = (await once(socket, 'data')) as [Buffer];
+    expect(data.toString()).toMatch(/^HTTP\/1.1 400/);
+    expect(engine.stats().total.httpBadRequests).toBe(1);
+  });
+});
