@@ -11,7 +11,8 @@
             "native/ss_fd.c",
             "native/ss_listen.c",
             "native/ss_socket.c",
-            "native/ss_udp.c"
+            "native/ss_udp.c",
+            "native/ss_udp_batch.c"
           ],
           "defines": ["NAPI_VERSION=9"],
           "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"]

@@ -1,6 +1,6 @@
 /*
- * The N-API glue: argument checks, results as JS values, and the acceptor (a uv_poll_t on a listening fd
- * in the calling thread's loop). Context-aware: all state hangs off the handles JS holds, none is global,
+ * The N-API glue: argument checks, results as JS values, and the pollers (a uv_poll_t in the calling
+ * thread's loop): the acceptor on a listening fd, and the UDP batch receiver on a datagram socket. Context-aware: all state hangs off the handles JS holds, none is global,
  * so the addon loads in any number of worker threads.
  */
 #include <errno.h>
@@ -27,14 +27,14 @@ static const ss_error_context no_context = {NULL, -1, -1};
 
 /* Both return false so that bool helpers can `return throw_...`; napi_value functions then return NULL. */
 static bool throw_type(napi_env env, const char *what, const char *expected) {
-  char message[128];
+  char message[256];
   snprintf(message, sizeof message, "%s must be %s", what, expected);
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
   return false;
 }
 
 static bool throw_range(napi_env env, const char *what, const char *expected) {
-  char message[128];
+  char message[256];
   snprintf(message, sizeof message, "%s must be %s", what, expected);
   napi_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
   return false;
@@ -206,53 +206,54 @@ static napi_value js_local_port(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* ---- the acceptor -------------------------------------------------------------------------------- */
+/* ---- polled handles: the acceptor and the UDP batch receiver ----------------------------------------- */
 
 /*
+ * A poller is a uv_poll_t on an fd in the calling thread's loop that calls a JS callback with a count (or
+ * a negative errno). The acceptor and the UDP batch receiver are pollers; only their readable handlers and
+ * the typed arrays they write into differ.
+ *
  * Ownership: the JS handle (an external) owns this memory and frees it in its finalizer. While the
  * uv_poll_t is open, `handle` is a strong reference to that external, so the memory outlives libuv's use
- * of it, and a handle JS still holds always points at live memory (stopAccepting twice is safe).
+ * of it, and a handle JS still holds always points at live memory (stopping twice is safe).
  *
- * Every exit path goes through uv_close -> on_closed -> release: stopAccepting, or environment teardown
- * (a worker exiting), which uses an *async* cleanup hook because uv_close completes on a later loop turn
- * and Node must keep the loop and the napi_env alive until it has.
+ * Every exit path goes through uv_close -> on_closed -> release: stop, or environment teardown (a worker
+ * exiting), which uses an *async* cleanup hook because uv_close completes on a later loop turn and Node
+ * must keep the loop and the napi_env alive until it has.
  */
-typedef enum { ACCEPTING, PAUSED, CLOSING } acceptor_state;
+typedef enum { POLLING, PAUSED, CLOSING } poller_state;
 
-typedef struct acceptor {
-  uv_poll_t poll; /* first, so the uv handle pointer is the acceptor pointer */
+/* Typed arrays a poller writes into: the acceptor's `out`; the UDP receiver's `slab` and `meta`. */
+#define POLLER_ARRAYS 2
+
+typedef struct poller {
+  uv_poll_t poll; /* first, so the uv handle pointer is the poller pointer */
   napi_env env;
   int fd;
-  acceptor_state state;
+  poller_state state;
+  uv_poll_cb on_readable;
   napi_ref handle;
-  napi_ref out;
   napi_ref callback;
+  napi_ref arrays[POLLER_ARRAYS]; /* NULL where unused */
   napi_async_context async_context;
   napi_async_cleanup_hook_handle cleanup;
-} acceptor;
+} poller;
 
-static const napi_type_tag acceptor_tag = {0x73736861726461ccULL, 0x6163636570746f72ULL};
-
-static void finalize_acceptor(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
-static void release(acceptor *a) {
-  napi_env env = a->env;
-  napi_ref refs[3] = {a->callback, a->out, a->handle};
-  napi_async_context async_context = a->async_context;
-  napi_async_cleanup_hook_handle cleanup = a->cleanup;
-  a->callback = a->out = a->handle = NULL;
-  a->async_context = NULL;
-  a->cleanup = NULL;
+static void release(poller *p) {
+  napi_env env = p->env;
+  napi_ref refs[POLLER_ARRAYS + 2] = {p->callback, p->arrays[0], p->arrays[1], p->handle};
+  napi_async_context async_context = p->async_context;
+  napi_async_cleanup_hook_handle cleanup = p->cleanup;
+  p->callback = p->handle = NULL;
+  for (int i = 0; i < POLLER_ARRAYS; i++) p->arrays[i] = NULL;
+  p->async_context = NULL;
+  p->cleanup = NULL;
   /* At teardown this runs under Node's SealHandleScope, and napi_async_destroy creates a handle. */
   napi_handle_scope scope;
   bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
   if (async_context != NULL) napi_async_destroy(env, async_context);
-  /* `a` may be freed once refs[2] (the handle) is gone, so nothing below touches it. */
-  for (int i = 0; i < 3; i++) {
+  /* `p` may be freed once the last ref (the handle) is gone, so nothing below touches it. */
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
     if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
   }
   if (scoped) napi_close_handle_scope(env, scope);
@@ -261,19 +262,19 @@ static void release(acceptor *a) {
 }
 
 static void on_closed(uv_handle_t *handle) {
-  release((acceptor *)handle);
+  release((poller *)handle);
 }
 
-static void close_acceptor(acceptor *a) {
-  a->state = CLOSING;
-  uv_close((uv_handle_t *)&a->poll, on_closed);
+static void close_poller(poller *p) {
+  p->state = CLOSING;
+  uv_close((uv_handle_t *)&p->poll, on_closed);
 }
 
 static void on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   (void)hook;
-  acceptor *a = arg;
-  /* If stopAccepting already began closing, its on_closed removes this hook, which completes it. */
-  if (a->state != CLOSING) close_acceptor(a);
+  poller *p = arg;
+  /* If a stop already began closing, its on_closed removes this hook, which completes it. */
+  if (p->state != CLOSING) close_poller(p);
 }
 
 /*
@@ -282,14 +283,14 @@ static void on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
  * net.Server 'connection' listener does. Returns false only if JS could not run at all (the worker is
  * terminating): then nothing took ownership of the batch.
  */
-static bool deliver(acceptor *a, int32_t count) {
-  napi_env env = a->env;
+static bool deliver(poller *p, int32_t count) {
+  napi_env env = p->env;
   napi_value callback, global, argument, result, exception;
-  if (napi_get_reference_value(env, a->callback, &callback) != napi_ok || napi_get_global(env, &global) != napi_ok ||
+  if (napi_get_reference_value(env, p->callback, &callback) != napi_ok || napi_get_global(env, &global) != napi_ok ||
       napi_create_int32(env, count, &argument) != napi_ok) {
     return false;
   }
-  if (napi_make_callback(env, a->async_context, global, callback, 1, &argument, &result) == napi_ok) return true;
+  if (napi_make_callback(env, p->async_context, global, callback, 1, &argument, &result) == napi_ok) return true;
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (!pending) return false;
@@ -299,71 +300,186 @@ static bool deliver(acceptor *a, int32_t count) {
 }
 
 /*
- * On EMFILE and the like we stop polling and let JS resume after a back-off. uv_poll is level-triggered:
- * the connection we could not accept keeps the fd readable, so leaving the poll on would wake this loop
- * on every turn, burning a core and flooding JS with errors. Paused, further connections wait in the
- * kernel's backlog, which is the back-pressure we want. (libuv's spare-fd trick would instead accept and
- * drop them.)
+ * On an error we stop polling and let JS resume after a back-off. uv_poll is level-triggered: whatever we
+ * could not take keeps the fd readable, so leaving the poll on would wake this loop on every turn, burning
+ * a core and flooding JS with errors.
  */
-static void pause_acceptor(acceptor *a) {
-  uv_poll_stop(&a->poll);
-  a->state = PAUSED;
+static void pause_poller(poller *p) {
+  uv_poll_stop(&p->poll);
+  p->state = PAUSED;
 }
 
 /* The data pointer is re-read each batch: JS could have transferred (detached) a plain ArrayBuffer. */
-static bool out_pairs(acceptor *a, int32_t **out, size_t *pairs) {
+static bool array_view(poller *p, int index, void **data, size_t *length) {
   napi_value array;
   napi_typedarray_type type;
-  size_t length = 0;
+  *data = NULL;
+  *length = 0;
+  return napi_get_reference_value(p->env, p->arrays[index], &array) == napi_ok &&
+         napi_get_typedarray_info(p->env, array, &type, length, data, NULL, NULL) == napi_ok && *data != NULL;
+}
+
+/*
+ * Wraps a freshly allocated poller (fd and on_readable set, the rest zero) in a JS handle and starts
+ * polling. `finalize` frees it, also here on failure; returns NULL with an exception pending on failure.
+ */
+static napi_value start_poller(napi_env env, poller *p, napi_finalize finalize, const napi_type_tag *tag,
+                               const char *resource_name, napi_value callback, const napi_value *arrays,
+                               size_t array_count) {
+  napi_value handle, name;
+  uv_loop_t *loop;
+  p->env = env;
+  p->state = CLOSING; /* until the poll is started */
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || napi_create_external(env, p, finalize, NULL, &handle) != napi_ok) {
+    finalize(env, p, NULL);
+    return ss_throw_last_napi_error(env);
+  }
+  /* From here on the handle's finalizer owns `p`. */
+  bool ok = napi_type_tag_object(env, handle, tag) == napi_ok &&
+            napi_create_reference(env, handle, 1, &p->handle) == napi_ok &&
+            napi_create_reference(env, callback, 1, &p->callback) == napi_ok;
+  for (size_t i = 0; ok && i < array_count; i++)
+    ok = napi_create_reference(env, arrays[i], 1, &p->arrays[i]) == napi_ok;
+  if (!ok || napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &p->async_context) != napi_ok ||
+      napi_add_async_cleanup_hook(env, on_teardown, p, &p->cleanup) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    release(p);
+    return NULL;
+  }
+  int uv_err = uv_poll_init(loop, &p->poll, p->fd);
+  if (uv_err != 0) {
+    int fd = p->fd;
+    release(p);
+    return ss_throw_errno(env, -uv_err, "uv_poll_init", &(ss_error_context){NULL, -1, fd});
+  }
+  p->state = POLLING;
+  uv_err = uv_poll_start(&p->poll, UV_READABLE, p->on_readable);
+  if (uv_err != 0) {
+    close_poller(p);
+    return ss_throw_errno(env, -uv_err, "uv_poll_start", &(ss_error_context){NULL, -1, p->fd});
+  }
+  return handle;
+}
+
+static poller *poller_argument(napi_env env, napi_callback_info info, const napi_type_tag *tag,
+                               const char *expected) {
+  size_t argc = 1;
+  napi_value arg;
+  napi_valuetype type;
+  bool tagged = false;
   void *data = NULL;
-  if (napi_get_reference_value(a->env, a->out, &array) != napi_ok ||
-      napi_get_typedarray_info(a->env, array, &type, &length, &data, NULL, NULL) != napi_ok || data == NULL) {
+  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || napi_typeof(env, arg, &type) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return NULL;
+  }
+  if (type == napi_external) napi_check_object_type_tag(env, arg, tag, &tagged);
+  if (!tagged) {
+    throw_type(env, "handle", expected);
+    return NULL;
+  }
+  napi_get_value_external(env, arg, &data);
+  return data;
+}
+
+static void stop_poller(poller *p) {
+  if (p != NULL && p->state != CLOSING) close_poller(p);
+}
+
+/* A no-op unless paused: resuming a stopped poller, or one that polls, changes nothing. */
+static napi_value resume_poller(napi_env env, poller *p) {
+  if (p == NULL || p->state != PAUSED) return NULL;
+  int uv_err = uv_poll_start(&p->poll, UV_READABLE, p->on_readable);
+  if (uv_err != 0) return ss_throw_errno(env, -uv_err, "uv_poll_start", &(ss_error_context){NULL, -1, p->fd});
+  p->state = POLLING;
+  return NULL;
+}
+
+static void free_poller(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static bool typed_array_argument(napi_env env, napi_value value, napi_typedarray_type want, const char *what,
+                                 const char *expected, size_t *length) {
+  bool is_typed_array = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok ||
+      (is_typed_array && napi_get_typedarray_info(env, value, &type, length, NULL, NULL, NULL) != napi_ok)) {
+    ss_throw_last_napi_error(env);
     return false;
   }
+  if (!is_typed_array || type != want) return throw_type(env, what, expected);
+  return true;
+}
+
+static bool function_argument(napi_env env, napi_value value, const char *what) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return false;
+  }
+  return type == napi_function || throw_type(env, what, "a function");
+}
+
+/* ---- the acceptor -------------------------------------------------------------------------------- */
+
+/* The acceptor is a plain poller; arrays[0] is `out`. */
+enum { ACCEPT_OUT = 0 };
+
+static const napi_type_tag acceptor_tag = {0x73736861726461ccULL, 0x6163636570746f72ULL};
+
+/* On EMFILE and the like, pausing (see pause_poller) leaves further connections waiting in the kernel's
+ * backlog, which is the back-pressure we want. (libuv's spare-fd trick would instead accept and drop them.) */
+static bool out_pairs(poller *a, int32_t **out, size_t *pairs) {
+  void *data;
+  size_t length;
+  if (!array_view(a, ACCEPT_OUT, &data, &length)) return false;
   *out = data;
   *pairs = length / 2;
   return *pairs > 0;
 }
 
 /* One batch; true when the backlog may hold more and we are still accepting. */
-static bool accept_batch(acceptor *a) {
+static bool accept_batch(poller *a) {
   int32_t *out;
   size_t pairs;
   int count = 0;
   if (!out_pairs(a, &out, &pairs)) {
-    pause_acceptor(a);
+    pause_poller(a);
     deliver(a, -EFAULT);
     return false;
   }
   int err = ss_accept_batch(a->fd, out, pairs, &count);
   if (count > 0 && !deliver(a, count)) {
     for (int i = 0; i < count; i++) close(out[2 * i]);
-    pause_acceptor(a);
+    pause_poller(a);
     return false;
   }
   /* The callback may have stopped or paused us. */
-  if (a->state != ACCEPTING || err == EAGAIN) return false;
+  if (a->state != POLLING || err == EAGAIN) return false;
   if (err != 0) {
-    pause_acceptor(a);
+    pause_poller(a);
     deliver(a, -err);
     return false;
   }
   return true;
 }
 
-static void on_readable(uv_poll_t *poll, int status, int events) {
-  acceptor *a = (acceptor *)poll;
+static void on_acceptable(uv_poll_t *poll, int status, int events) {
+  poller *a = (poller *)poll;
   (void)events;
   bool more = true;
-  while (more && a->state == ACCEPTING) {
+  while (more && a->state == POLLING) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(a->env, &scope) != napi_ok) {
-      pause_acceptor(a);
+      pause_poller(a);
       return;
     }
     if (status < 0) {
       /* EPOLLERR: libuv reports it as UV_EBADF (a negative errno, like our counts) and stops the poll. */
-      pause_acceptor(a);
+      pause_poller(a);
       deliver(a, status);
       more = false;
     } else {
@@ -375,102 +491,277 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 
 static napi_value js_start_accepting(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], handle, name;
-  napi_valuetype type;
-  napi_typedarray_type array_type;
-  size_t length;
-  bool is_typed_array;
-  uv_loop_t *loop;
+  napi_value argv[3];
+  size_t length = 0;
   int fd;
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (!fd_argument(env, argv[0], &fd)) return NULL;
-  CALL(env, napi_is_typedarray(env, argv[1], &is_typed_array));
-  if (is_typed_array) CALL(env, napi_get_typedarray_info(env, argv[1], &array_type, &length, NULL, NULL, NULL));
-  if (!is_typed_array || array_type != napi_int32_array) {
-    throw_type(env, "out", "an Int32Array");
+  if (!fd_argument(env, argv[0], &fd) ||
+      !typed_array_argument(env, argv[1], napi_int32_array, "out", "an Int32Array", &length)) {
     return NULL;
   }
   if (length < 2) {
     throw_range(env, "out", "an Int32Array of at least 2 elements");
     return NULL;
   }
-  CALL(env, napi_typeof(env, argv[2], &type));
-  if (type != napi_function) {
-    throw_type(env, "callback", "a function");
-    return NULL;
-  }
+  if (!function_argument(env, argv[2], "callback")) return NULL;
   const char *syscall;
   int err = ss_is_listening(fd, &syscall);
   if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){NULL, -1, fd});
-  CALL(env, napi_get_uv_event_loop(env, &loop));
 
-  acceptor *a = calloc(1, sizeof *a);
+  poller *a = calloc(1, sizeof *a);
   if (a == NULL) return ss_throw_errno(env, ENOMEM, "calloc", &no_context);
-  a->env = env;
   a->fd = fd;
-  a->state = CLOSING; /* until the poll is started */
-  if (napi_create_external(env, a, finalize_acceptor, NULL, &handle) != napi_ok) {
-    free(a);
-    return ss_throw_last_napi_error(env);
-  }
-  /* From here on the handle's finalizer owns `a`. */
-  if (napi_type_tag_object(env, handle, &acceptor_tag) != napi_ok ||
-      napi_create_reference(env, handle, 1, &a->handle) != napi_ok ||
-      napi_create_reference(env, argv[1], 1, &a->out) != napi_ok ||
-      napi_create_reference(env, argv[2], 1, &a->callback) != napi_ok ||
-      napi_create_string_utf8(env, "sockshard:acceptor", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &a->async_context) != napi_ok ||
-      napi_add_async_cleanup_hook(env, on_teardown, a, &a->cleanup) != napi_ok) {
-    ss_throw_last_napi_error(env);
-    release(a);
-    return NULL;
-  }
-  int uv_err = uv_poll_init(loop, &a->poll, fd);
-  if (uv_err != 0) {
-    release(a);
-    return ss_throw_errno(env, -uv_err, "uv_poll_init", &(ss_error_context){NULL, -1, fd});
-  }
-  a->state = ACCEPTING;
-  uv_err = uv_poll_start(&a->poll, UV_READABLE, on_readable);
-  if (uv_err != 0) {
-    close_acceptor(a);
-    return ss_throw_errno(env, -uv_err, "uv_poll_start", &(ss_error_context){NULL, -1, fd});
-  }
-  return handle;
-}
-
-static acceptor *acceptor_argument(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value arg;
-  napi_valuetype type;
-  bool tagged = false;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || napi_typeof(env, arg, &type) != napi_ok) {
-    ss_throw_last_napi_error(env);
-    return NULL;
-  }
-  if (type == napi_external) napi_check_object_type_tag(env, arg, &acceptor_tag, &tagged);
-  if (!tagged) {
-    throw_type(env, "handle", "a handle returned by startAccepting");
-    return NULL;
-  }
-  napi_get_value_external(env, arg, &data);
-  return data;
+  a->on_readable = on_acceptable;
+  return start_poller(env, a, free_poller, &acceptor_tag, "sockshard:acceptor", argv[2], &argv[1], 1);
 }
 
 static napi_value js_stop_accepting(napi_env env, napi_callback_info info) {
-  acceptor *a = acceptor_argument(env, info);
-  if (a != NULL && a->state != CLOSING) close_acceptor(a);
+  stop_poller(poller_argument(env, info, &acceptor_tag, "a handle returned by startAccepting"));
   return NULL;
 }
 
 static napi_value js_resume_accepting(napi_env env, napi_callback_info info) {
-  acceptor *a = acceptor_argument(env, info);
-  if (a == NULL || a->state != PAUSED) return NULL;
-  int uv_err = uv_poll_start(&a->poll, UV_READABLE, on_readable);
-  if (uv_err != 0) return ss_throw_errno(env, -uv_err, "uv_poll_start", &(ss_error_context){NULL, -1, a->fd});
-  a->state = ACCEPTING;
+  return resume_poller(env, poller_argument(env, info, &acceptor_tag, "a handle returned by startAccepting"));
+}
+
+/* ---- UDP in batches ------------------------------------------------------------------------------ */
+
+/*
+ * Readiness rounds are capped: a socket that never drains (a flood) gets at most this many batches per
+ * wake-up, and then the loop runs its other handles (timers, rings, other sockets) before the poll, which
+ * is level-triggered, wakes it again.
+ */
+#define UDP_BATCHES_PER_ROUND 16
+
+/* arrays[0] is the slab, arrays[1] the meta array. */
+enum { UDP_SLAB = 0, UDP_META = 1 };
+
+typedef struct udp_batch {
+  poller base; /* first, so the uv handle pointer is the udp_batch pointer too */
+  ss_udp_receiver *receiver;
+  size_t max_datagram;
+  size_t batch;
+} udp_batch;
+
+static const napi_type_tag udp_batch_tag = {0x73736861726461ccULL, 0x7564702d62617463ULL};
+
+static void free_udp_batch(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  udp_batch *u = data;
+  ss_udp_receiver_free(u->receiver);
+  free(u);
+}
+
+static size_t udp_slab_bytes(size_t max_datagram, size_t batch) {
+  return batch * ss_udp_stride(max_datagram);
+}
+
+static size_t udp_meta_words(size_t records) {
+  return SS_META_HEADER_WORDS + records * SS_DGRAM_WORDS;
+}
+
+/* Both re-read per batch and re-checked: a resizable ArrayBuffer may have shrunk, a plain one been detached. */
+static bool udp_views(udp_batch *u, uint8_t **slab, int32_t **meta) {
+  void *slab_data, *meta_data;
+  size_t slab_length, meta_length;
+  if (!array_view(&u->base, UDP_SLAB, &slab_data, &slab_length) ||
+      !array_view(&u->base, UDP_META, &meta_data, &meta_length) ||
+      slab_length < udp_slab_bytes(u->max_datagram, u->batch) || meta_length < udp_meta_words(u->batch)) {
+    return false;
+  }
+  *slab = slab_data;
+  *meta = meta_data;
+  return true;
+}
+
+/* One batch; true when the socket may hold more and we are still polling. */
+static bool udp_recv_batch(udp_batch *u) {
+  poller *p = &u->base;
+  uint8_t *slab;
+  int32_t *meta;
+  int count = 0;
+  if (!udp_views(u, &slab, &meta)) {
+    pause_poller(p);
+    deliver(p, -EFAULT);
+    return false;
+  }
+  int err = ss_udp_recv_batch(u->receiver, p->fd, slab, u->max_datagram, meta, &count);
+  /* A terminating thread cannot take the batch; datagrams are droppable, so just stop. */
+  if (count > 0 && !deliver(p, count)) {
+    pause_poller(p);
+    return false;
+  }
+  /* The callback may have stopped or paused us. */
+  if (p->state != POLLING || err == EAGAIN) return false;
+  if (err != 0) {
+    pause_poller(p);
+    deliver(p, -err);
+    return false;
+  }
+  return true;
+}
+
+/*
+ * libuv turns POLLERR into status UV_EBADF and stops the poll. On a UDP socket POLLERR usually means a
+ * pending ICMP report (connected sockets, IP_RECVERR): take it, count it, poll on. Only a pending error
+ * that is not about a peer, or a poll that will not restart, pauses with -errno.
+ */
+static bool udp_recover(udp_batch *u) {
+  poller *p = &u->base;
+  uint8_t *slab;
+  int32_t *meta = NULL;
+  if (!udp_views(u, &slab, &meta)) meta = NULL;
+  int err = ss_udp_take_error(p->fd, meta);
+  if (err == 0) {
+    int uv_err = uv_poll_start(&p->poll, UV_READABLE, p->on_readable);
+    if (uv_err == 0) return true;
+    err = -uv_err;
+  }
+  pause_poller(p);
+  deliver(p, -err);
+  return false;
+}
+
+static void on_udp_readable(uv_poll_t *poll, int status, int events) {
+  udp_batch *u = (udp_batch *)poll;
+  poller *p = &u->base;
+  (void)events;
+  for (int round = 0; round < UDP_BATCHES_PER_ROUND && p->state == POLLING; round++) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(p->env, &scope) != napi_ok) {
+      pause_poller(p);
+      return;
+    }
+    bool more = status < 0 ? udp_recover(u) : udp_recv_batch(u);
+    status = 0;
+    napi_close_handle_scope(p->env, scope);
+    if (!more) break;
+  }
+}
+
+static bool int_argument(napi_env env, napi_value value, const char *what, int32_t min, int32_t max,
+                         int32_t *out) {
+  napi_valuetype type;
+  double number;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) return throw_type(env, what, "a number");
+  napi_get_value_double(env, value, &number);
+  if (!(number >= min && number <= max) || number != (int32_t)number) {
+    char expected[64];
+    snprintf(expected, sizeof expected, "an integer from %d to %d", min, max);
+    return throw_range(env, what, expected);
+  }
+  *out = (int32_t)number;
+  return true;
+}
+
+static napi_value js_start_udp_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  size_t slab_length = 0, meta_length = 0;
+  int32_t max_datagram, batch;
+  int fd;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!fd_argument(env, argv[0], &fd) ||
+      !typed_array_argument(env, argv[1], napi_uint8_array, "slab", "a Uint8Array", &slab_length) ||
+      !typed_array_argument(env, argv[2], napi_int32_array, "meta", "an Int32Array", &meta_length) ||
+      !int_argument(env, argv[3], "maxDatagram", 1, SS_UDP_MAX_DATAGRAM, &max_datagram) ||
+      !int_argument(env, argv[4], "batch", 1, SS_UDP_MAX_BATCH, &batch) ||
+      !function_argument(env, argv[5], "callback")) {
+    return NULL;
+  }
+  char expected[96];
+  if (slab_length < udp_slab_bytes((size_t)max_datagram, (size_t)batch)) {
+    snprintf(expected, sizeof expected, "a Uint8Array of at least %zu bytes (batch * stride)",
+             udp_slab_bytes((size_t)max_datagram, (size_t)batch));
+    throw_range(env, "slab", expected);
+    return NULL;
+  }
+  if (meta_length < udp_meta_words((size_t)batch)) {
+    snprintf(expected, sizeof expected, "an Int32Array of at least %zu elements", udp_meta_words((size_t)batch));
+    throw_range(env, "meta", expected);
+    return NULL;
+  }
+  const char *syscall;
+  int err = ss_udp_check_socket(fd, &syscall);
+  if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){NULL, -1, fd});
+
+  udp_batch *u = calloc(1, sizeof *u);
+  if (u != NULL) u->receiver = ss_udp_receiver_new((size_t)batch);
+  if (u == NULL || u->receiver == NULL) {
+    free(u);
+    return ss_throw_errno(env, ENOMEM, "calloc", &no_context);
+  }
+  u->base.fd = fd;
+  u->base.on_readable = on_udp_readable;
+  u->max_datagram = (size_t)max_datagram;
+  u->batch = (size_t)batch;
+  return start_poller(env, &u->base, free_udp_batch, &udp_batch_tag, "sockshard:udp-batch", argv[5], &argv[1], 2);
+}
+
+static napi_value js_stop_udp_batch(napi_env env, napi_callback_info info) {
+  stop_poller(poller_argument(env, info, &udp_batch_tag, "a handle returned by startUdpBatch"));
   return NULL;
+}
+
+static napi_value js_resume_udp_batch(napi_env env, napi_callback_info info) {
+  return resume_poller(env, poller_argument(env, info, &udp_batch_tag, "a handle returned by startUdpBatch"));
+}
+
+/* Every record is checked before anything is sent, so a bad one never leaves a batch half sent. */
+static bool check_send_records(napi_env env, const int32_t *meta, size_t count, size_t slab_length) {
+  for (size_t i = 0; i < count; i++) {
+    const int32_t *record = meta + SS_META_HEADER_WORDS + i * SS_DGRAM_WORDS;
+    int64_t offset = record[SS_DGRAM_OFFSET], length = record[SS_DGRAM_LENGTH];
+    int32_t family = record[SS_DGRAM_FAMILY], port = record[SS_DGRAM_PORT];
+    const char *expected = NULL;
+    if (offset < 0 || length < 0 || offset + length > (int64_t)slab_length) {
+      expected = "within the slab (0 <= offset, 0 <= length, offset + length <= slab.length)";
+    } else if (family != SS_FAMILY_IPV4 && family != SS_FAMILY_IPV6) {
+      expected = "of family 4 or 6";
+    } else if (port < 0 || port > 65535) {
+      expected = "of a port from 0 to 65535";
+    }
+    if (expected != NULL) {
+      char what[48];
+      snprintf(what, sizeof what, "meta record %zu", i);
+      return throw_range(env, what, expected);
+    }
+  }
+  return true;
+}
+
+static napi_value js_send_udp_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  napi_typedarray_type type;
+  size_t slab_length = 0, meta_length = 0;
+  void *slab = NULL, *meta = NULL;
+  int32_t count;
+  int fd;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!fd_argument(env, argv[0], &fd) ||
+      !typed_array_argument(env, argv[1], napi_uint8_array, "slab", "a Uint8Array", &slab_length) ||
+      !typed_array_argument(env, argv[2], napi_int32_array, "meta", "an Int32Array", &meta_length) ||
+      !int_argument(env, argv[3], "count", 0, INT32_MAX, &count)) {
+    return NULL;
+  }
+  CALL(env, napi_get_typedarray_info(env, argv[1], &type, &slab_length, &slab, NULL, NULL));
+  CALL(env, napi_get_typedarray_info(env, argv[2], &type, &meta_length, &meta, NULL, NULL));
+  if (meta == NULL || meta_length < udp_meta_words((size_t)count)) {
+    throw_range(env, "meta", "an Int32Array holding the header and `count` records");
+    return NULL;
+  }
+  if (!check_send_records(env, meta, (size_t)count, slab_length)) return NULL;
+  /* An empty or detached slab has no data pointer; its records (checked above) are all empty. */
+  static const uint8_t empty[1];
+  size_t done = ss_udp_send_batch(fd, slab != NULL ? slab : empty, meta, (size_t)count);
+  int32_t stop = ((int32_t *)meta)[SS_META_SEND_STOP_ERRNO];
+  /* A full buffer is back-pressure for JS to handle; a socket that cannot send at all is an error. */
+  if (stop != 0 && stop != EAGAIN && stop != ENOBUFS)
+    return ss_throw_errno(env, stop, "sendmmsg", &(ss_error_context){NULL, -1, fd});
+  CALL(env, napi_create_int32(env, (int32_t)done, &result));
+  return result;
 }
 
 /* ---- module ------------------------------------------------------------------------------------- */
@@ -485,6 +776,10 @@ NAPI_MODULE_INIT() {
       {"startAccepting", NULL, js_start_accepting, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stopAccepting", NULL, js_stop_accepting, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resumeAccepting", NULL, js_resume_accepting, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"startUdpBatch", NULL, js_start_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stopUdpBatch", NULL, js_stop_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"resumeUdpBatch", NULL, js_resume_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendUdpBatch", NULL, js_send_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return NULL;

@@ -1,6 +1,6 @@
 /*
  * sockshard native: the few socket syscalls Node lacks (listen with SO_REUSEPORT, batched accept4, UDP
- * sockets with SO_REUSEPORT and buffer sizes). The ss_*.c files are plain POSIX and return 0 or a positive
+ * sockets with SO_REUSEPORT and buffer sizes, UDP datagrams in batches with recvmmsg/sendmmsg). The ss_*.c files are plain POSIX and return 0 or a positive
  * errno; binding.c is the only N-API glue and ss_errors.c the only place an errno becomes a JS Error.
  * Linux only (accept4, SOCK_NONBLOCK/SOCK_CLOEXEC in the socket type, SO_REUSEPORT balancing).
  */
@@ -55,6 +55,94 @@ int ss_dup(int fd, int *out);
  * *count is set in every case.
  */
 int ss_accept_batch(int listen_fd, int32_t *out, size_t pairs, int *count);
+
+/*
+ * ss_udp_batch.c: datagrams in batches, straight between a socket and a JS-owned slab. Each datagram is
+ * described by one record of SS_DGRAM_WORDS int32 words in a `meta` array, after SS_META_HEADER_WORDS header
+ * words. src/native/binding.ts mirrors these numbers (UDP_META_* and DGRAM_*); change both together.
+ *
+ *   record word        receive (the addon writes)                   send (JS writes)
+ *   0 OFFSET           byte offset in the slab: i * stride          byte offset in the slab
+ *   1 LENGTH           the datagram's real length (see TRUNCATED)   bytes to send
+ *   2 FLAGS            SS_DGRAM_TRUNCATED if longer than the slot   0; the addon writes the errno of a
+ *                                                                   datagram that failed
+ *   3 FAMILY           4 or 6 (0: no address)                       4 or 6
+ *   4 PORT             peer port                                    destination port
+ *   5..8 ADDRESS       IPv4: word 5 (words 6-8 are 0); IPv6: words 5-8, each a big-endian 32-bit group read
+ *                      as a number, so 127.0.0.1 is 0x7f000001 and ::1 is 0, 0, 0, 1
+ *
+ * Header, receive: ICMP_ERRORS counts peer errors (ECONNREFUSED and the like, from an ICMP report about an
+ * earlier datagram) that the socket reported instead of data, and ICMP_LAST_ERRNO keeps the last one; both
+ * are cumulative, only ever written by the thread that polls.
+ * Header, send (reset by every ss_udp_send_batch): SENT, FAILED, FIRST_ERRNO (of the failed ones), STOP_ERRNO
+ * (EAGAIN or ENOBUFS when it stopped early on a full buffer, EBADF or ENOTSOCK when it could send nothing,
+ * else 0), ICMP_ERRORS (pending peer errors that surfaced on send), SENT_BYTES (bytes of the sent ones,
+ * unsigned).
+ */
+enum {
+  SS_META_HEADER_WORDS = 8,
+  SS_META_RECV_ICMP_ERRORS = 0,
+  SS_META_RECV_ICMP_LAST_ERRNO = 1,
+  SS_META_SEND_SENT = 0,
+  SS_META_SEND_FAILED = 1,
+  SS_META_SEND_FIRST_ERRNO = 2,
+  SS_META_SEND_STOP_ERRNO = 3,
+  SS_META_SEND_ICMP_ERRORS = 4,
+  SS_META_SEND_SENT_BYTES = 5,
+
+  SS_DGRAM_WORDS = 9,
+  SS_DGRAM_OFFSET = 0,
+  SS_DGRAM_LENGTH = 1,
+  SS_DGRAM_FLAGS = 2,
+  SS_DGRAM_FAMILY = 3,
+  SS_DGRAM_PORT = 4,
+  SS_DGRAM_ADDRESS = 5,
+  SS_DGRAM_ADDRESS_WORDS = 4,
+
+  SS_DGRAM_TRUNCATED = 1,
+  SS_FAMILY_IPV4 = 4,
+  SS_FAMILY_IPV6 = 6,
+
+  /* recvmmsg and sendmmsg take at most UIO_MAXIOV (1024) messages per call. */
+  SS_UDP_MAX_BATCH = 1024,
+  /* The largest UDP payload (65535 less the 8-byte UDP header; IPv4 allows 20 bytes less again). */
+  SS_UDP_MAX_DATAGRAM = 65527,
+};
+
+/* The slab slot of one received datagram: max_datagram rounded up to 8, so every slot is 8-byte aligned. */
+size_t ss_udp_stride(size_t max_datagram);
+
+/* recvmmsg's per-batch arrays, allocated once per poll (no allocation per batch). */
+typedef struct ss_udp_receiver ss_udp_receiver;
+ss_udp_receiver *ss_udp_receiver_new(size_t batch);
+void ss_udp_receiver_free(ss_udp_receiver *receiver);
+
+/* 0 if `fd` is an IPv4 or IPv6 datagram socket; else an errno, with *syscall naming the check. */
+int ss_udp_check_socket(int fd, const char **syscall);
+
+/*
+ * Receives up to `batch` datagrams into slab[i * stride] and meta's records. Returns 0 when the batch
+ * filled (more may be queued), EAGAIN when the socket is drained, or the errno that stopped it; *count is
+ * set in every case. Peer errors are counted in meta's header and skipped.
+ */
+int ss_udp_recv_batch(ss_udp_receiver *receiver, int fd, uint8_t *slab, size_t max_datagram, int32_t *meta,
+                      int *count);
+
+/*
+ * After the poll reported an error condition (POLLERR): takes the socket's pending error (SO_ERROR) and
+ * drains its error queue (filled only if someone set IP_RECVERR). Returns 0 when it found peer errors
+ * (counted in meta's header, which may be NULL) or nothing, else the pending errno, to report.
+ */
+int ss_udp_take_error(int fd, int32_t *meta);
+
+/*
+ * Sends `count` datagrams described by meta's records (already checked against the slab) with sendmmsg.
+ * Returns how many were dealt with from the first on: sent, or failed with an error that concerns that
+ * datagram alone (counted in the header, never stopping the batch). Fewer than `count` only when the
+ * socket's buffer was full (STOP_ERRNO = EAGAIN or ENOBUFS) or the fd is no socket (EBADF, ENOTSOCK); the
+ * rest were not attempted.
+ */
+size_t ss_udp_send_batch(int fd, const uint8_t *slab, int32_t *meta, size_t count);
 
 /* ss_errors.c: throws and returns NULL so callers can `return ss_throw_...`. */
 typedef struct ss_error_context {

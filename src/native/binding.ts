@@ -1,7 +1,8 @@
 /**
  * The one loader of sockshard's native addon (`native/`, N-API in C, built by `npm install` with
  * node-gyp) and its hand-written typed interface: listen with SO_REUSEPORT, accept4 in batches driven by a
- * uv_poll on the listening fd, UDP sockets with SO_REUSEPORT and buffer sizes, close, dup. Linux only.
+ * uv_poll on the listening fd, UDP sockets with SO_REUSEPORT and buffer sizes, UDP datagrams in batches
+ * (recvmmsg driven by a uv_poll, sendmmsg) straight to and from a slab, close, dup. Linux only.
  *
  * Importing this module never throws: the addon loads on first use, and if it cannot, every function
  * throws `NativeAddonUnavailableError` (check `nativeAvailable()` first to fall back instead).
@@ -32,7 +33,12 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
-import { InvalidOptionError, NativeAddonUnavailableError, SyscallError } from '../errors.js';
+import {
+  InvalidOptionError,
+  NativeAddonUnavailableError,
+  SyscallError,
+  type SyscallErrorContext,
+} from '../errors.js';
 
 /** node-gyp's output, from src/native (tsx, vitest) and dist/native (built) alike: both sit two levels down. */
 const ADDON_PATH = '../../build/Release/sockshard_native.node';
@@ -41,6 +47,72 @@ const ADDON_PATH = '../../build/Release/sockshard_native.node';
 export const ACCEPTED_FD = 0;
 export const ACCEPTED_ADDRESS_HASH = 1;
 export const ACCEPTED_STRIDE = 2;
+
+/*
+ * UDP in batches (`startUdpBatch`, `sendUdpBatch`): datagram bytes live in a `slab` (a Uint8Array, over a
+ * SharedArrayBuffer or an ArrayBuffer), their descriptions in a `meta` Int32Array: UDP_META_HEADER_WORDS
+ * header words, then one record of DGRAM_WORDS words per datagram. native/ss.h has the same table.
+ *
+ *   word  byte  name            receive (the addon writes)                send (the caller writes)
+ *   +0    +0    DGRAM_OFFSET    slot offset in the slab: i * stride      offset of the bytes in the slab
+ *   +1    +4    DGRAM_LENGTH    the datagram's real length               bytes to send (0 is allowed)
+ *   +2    +8    DGRAM_FLAGS     DGRAM_TRUNCATED: longer than maxDatagram  0; the addon writes the errno of
+ *                               and cut; never deliver it                 a datagram that failed
+ *   +3    +12   DGRAM_FAMILY    4 or 6 (0: the kernel gave no address)   4 or 6 (4 also on a dual-stack socket)
+ *   +4    +16   DGRAM_PORT      the peer's port                          the destination port
+ *   +5    +20   DGRAM_ADDRESS   IPv4: one word (words +6..+8 are 0); IPv6: four words. Each word is a
+ *   ..+8  ..+35                 big-endian 32-bit group read as a number: 127.0.0.1 is 0x7f000001
+ *                               (as an Int32: `>>> 0` for the unsigned value), ::1 is 0, 0, 0, 1.
+ *
+ *   header  receive meta (cumulative; written only by the polling thread)   send meta (each sendUdpBatch)
+ *   0       UDP_META_RECV_ICMP_ERRORS: peer errors taken instead of data    UDP_META_SEND_SENT
+ *   1       UDP_META_RECV_ICMP_LAST_ERRNO: the last one's errno (positive)   UDP_META_SEND_FAILED
+ *   2                                                                        UDP_META_SEND_FIRST_ERRNO
+ *   3                                                                        UDP_META_SEND_STOP_ERRNO
+ *   4                                                                        UDP_META_SEND_ICMP_ERRORS
+ *   5                                                                        UDP_META_SEND_SENT_BYTES
+ *   6-7     reserved
+ *
+ * A receive slab holds `batch` slots of `stride` bytes (maxDatagram rounded up to 8, so every slot is
+ * 8-byte aligned for typed views over a datagram); `udpBatchSizes` computes all three sizes.
+ */
+export const UDP_META_HEADER_WORDS = 8;
+/** Receive header: peer errors (ECONNREFUSED and the like: ICMP reports about an earlier datagram) counted and skipped. */
+export const UDP_META_RECV_ICMP_ERRORS = 0;
+/** Receive header: the positive errno of the last such error. */
+export const UDP_META_RECV_ICMP_LAST_ERRNO = 1;
+/** Send header: datagrams the kernel took. */
+export const UDP_META_SEND_SENT = 0;
+/** Send header: datagrams that failed on an error of their own (EMSGSIZE, EINVAL for port 0, ...), skipped. */
+export const UDP_META_SEND_FAILED = 1;
+/** Send header: the positive errno of the first failed datagram, 0 if none failed. */
+export const UDP_META_SEND_FIRST_ERRNO = 2;
+/** Send header: EAGAIN or ENOBUFS (positive) when a full buffer stopped the batch early, else 0. */
+export const UDP_META_SEND_STOP_ERRNO = 3;
+/** Send header: pending peer errors that surfaced on send (the datagram was then sent again, once). */
+export const UDP_META_SEND_ICMP_ERRORS = 4;
+/** Send header: the bytes of the datagrams the kernel took (unsigned: read it with `>>> 0`). */
+export const UDP_META_SEND_SENT_BYTES = 5;
+
+export const DGRAM_WORDS = 9;
+export const DGRAM_OFFSET = 0;
+export const DGRAM_LENGTH = 1;
+export const DGRAM_FLAGS = 2;
+export const DGRAM_FAMILY = 3;
+export const DGRAM_PORT = 4;
+export const DGRAM_ADDRESS = 5;
+export const DGRAM_ADDRESS_WORDS = 4;
+/** DGRAM_FLAGS bit: the datagram was longer than maxDatagram; DGRAM_LENGTH is its real length. */
+export const DGRAM_TRUNCATED = 1;
+export const FAMILY_IPV4 = 4;
+export const FAMILY_IPV6 = 6;
+
+/** recvmmsg and sendmmsg take at most UIO_MAXIOV (1024) messages per call. */
+export const UDP_MAX_BATCH = 1024;
+/** The largest UDP payload (65535 less the 8-byte UDP header; over IPv4, 20 bytes less again). */
+export const UDP_MAX_DATAGRAM = 65_527;
+/** Receive slots are aligned to this many bytes. */
+const UDP_SLOT_ALIGN = 8;
 
 /** Backlog when none is given: Node's default for `server.listen`. */
 const DEFAULT_BACKLOG = 511;
@@ -98,6 +170,38 @@ export interface AcceptHandle {
   readonly [kAcceptHandle]: true;
 }
 
+/**
+ * Called once per received batch with the number of datagrams whose records (and bytes) the addon wrote
+ * into `meta` (and `slab`). Read them before returning: the next batch overwrites them. Records with
+ * DGRAM_TRUNCATED set are datagrams longer than maxDatagram, cut to fit: drop them.
+ *
+ * A negative `count` is `-errno` (`udpBatchError(count)` names it) and means polling is paused until
+ * `resumeUdpBatch`: ENOMEM and ENOBUFS pass, so back off and resume; EFAULT means `slab` or `meta` was
+ * detached or shrunk; anything else (EBADF, ENOTSOCK) is a bug that resuming will only repeat. Peer errors
+ * (an ICMP report such as port unreachable, which Linux delivers on connected sockets) never pause: they
+ * are counted in meta's UDP_META_RECV_ICMP_ERRORS.
+ *
+ * A throw becomes an uncaught exception of this thread, as from a dgram 'message' listener.
+ */
+export type UdpBatchCallback = (count: number) => void;
+
+declare const kUdpBatchHandle: unique symbol;
+
+/** What `startUdpBatch` returns: opaque, only good for `stopUdpBatch` and `resumeUdpBatch`. */
+export interface UdpBatchHandle {
+  readonly [kUdpBatchHandle]: true;
+}
+
+/** The sizes of one batch's buffers, from `udpBatchSizes`. */
+export interface UdpBatchSizes {
+  /** Bytes per receive slot: maxDatagram rounded up to 8. */
+  readonly stride: number;
+  /** A receive slab's minimum length in bytes: batch * stride. */
+  readonly slabBytes: number;
+  /** A meta array's minimum length in elements: header + batch records. */
+  readonly metaLength: number;
+}
+
 /** The addon's exports exactly as native/binding.c defines them (no validation beyond types and ranges). */
 export interface NativeBinding {
   listen(options: ListenOptions): BoundSocket;
@@ -108,6 +212,17 @@ export interface NativeBinding {
   startAccepting(listenFd: number, out: Int32Array, callback: AcceptCallback): AcceptHandle;
   stopAccepting(handle: AcceptHandle): void;
   resumeAccepting(handle: AcceptHandle): void;
+  startUdpBatch(
+    fd: number,
+    slab: Uint8Array,
+    meta: Int32Array,
+    maxDatagram: number,
+    batch: number,
+    callback: UdpBatchCallback,
+  ): UdpBatchHandle;
+  stopUdpBatch(handle: UdpBatchHandle): void;
+  resumeUdpBatch(handle: UdpBatchHandle): void;
+  sendUdpBatch(fd: number, slab: Uint8Array, meta: Int32Array, count: number): number;
 }
 
 /** Every function the interface names; `satisfies` keeps the list complete. */
@@ -120,6 +235,10 @@ const FUNCTIONS = Object.keys({
   startAccepting: true,
   stopAccepting: true,
   resumeAccepting: true,
+  startUdpBatch: true,
+  stopUdpBatch: true,
+  resumeUdpBatch: true,
+  sendUdpBatch: true,
 } satisfies Record<keyof NativeBinding, true>);
 
 type Loaded = { readonly binding: NativeBinding } | { readonly error: unknown };
@@ -199,6 +318,100 @@ export function resumeAccepting(handle: AcceptHandle): void {
   loadNative().resumeAccepting(handle);
 }
 
+/** The buffer sizes a batch of `batch` datagrams of up to `maxDatagram` bytes needs. */
+export function udpBatchSizes(maxDatagram: number, batch: number): UdpBatchSizes {
+  checkInteger('maxDatagram', maxDatagram, 1, UDP_MAX_DATAGRAM);
+  checkInteger('batch', batch, 1, UDP_MAX_BATCH);
+  const stride = Math.ceil(maxDatagram / UDP_SLOT_ALIGN) * UDP_SLOT_ALIGN;
+  return { stride, slabBytes: batch * stride, metaLength: UDP_META_HEADER_WORDS + batch * DGRAM_WORDS };
+}
+
+/**
+ * Polls the UDP socket `fd` in this thread's event loop and receives with recvmmsg straight into `slab`
+ * (datagram i in slot i, at `i * stride`) and `meta` (one record each), up to `batch` datagrams per
+ * callback. One readiness round takes at most 16 batches and then yields to the loop, so a flood on one
+ * socket cannot starve the thread. The poll keeps the loop alive until `stopUdpBatch`, or until the
+ * thread's environment exits, which stops it too. `fd` stays the caller's: stop before closing it.
+ *
+ * @example
+ * ```ts
+ * const { fd } = udpSocket({ host: '127.0.0.1', port: 5300 });
+ * const { slabBytes, metaLength } = udpBatchSizes(1500, 64);
+ * const slab = new Uint8Array(new SharedArrayBuffer(slabBytes));
+ * const meta = new Int32Array(new SharedArrayBuffer(metaLength * Int32Array.BYTES_PER_ELEMENT));
+ * const handle = startUdpBatch(fd, slab, meta, 1500, 64, (count) => {
+ *   for (let i = 0; i < count; i++) {
+ *     const record = UDP_META_HEADER_WORDS + i * DGRAM_WORDS;
+ *     if (meta[record + DGRAM_FLAGS]! & DGRAM_TRUNCATED) continue; // too long: drop it
+ *     const offset = meta[record + DGRAM_OFFSET]!;
+ *     const datagram = slab.subarray(offset, offset + meta[record + DGRAM_LENGTH]!);
+ *     // ...
+ *   }
+ * });
+ * // later: stopUdpBatch(handle); close(fd);
+ * ```
+ */
+export function startUdpBatch(
+  fd: number,
+  slab: Uint8Array,
+  meta: Int32Array,
+  maxDatagram: number,
+  batch: number,
+  callback: UdpBatchCallback,
+): UdpBatchHandle {
+  checkInteger('fd', fd, 0, 2 ** 31 - 1);
+  const { slabBytes, metaLength } = udpBatchSizes(maxDatagram, batch);
+  if (slab.length < slabBytes) {
+    throw new InvalidOptionError(
+      'slab',
+      `must hold ${batch} slots of ${slabBytes / batch} bytes (${slabBytes})`,
+    );
+  }
+  if (meta.length < metaLength) {
+    throw new InvalidOptionError(
+      'meta',
+      `must hold the header and ${batch} records (${metaLength} elements)`,
+    );
+  }
+  return loadNative().startUdpBatch(fd, slab, meta, maxDatagram, batch, callback);
+}
+
+/** Stops polling and frees the poll once libuv has closed it. Safe to call more than once, and from the callback. */
+export function stopUdpBatch(handle: UdpBatchHandle): void {
+  loadNative().stopUdpBatch(handle);
+}
+
+/** Polls again after the callback reported an error (a negative count); a no-op unless paused. */
+export function resumeUdpBatch(handle: UdpBatchHandle): void {
+  loadNative().resumeUdpBatch(handle);
+}
+
+/**
+ * Sends the first `count` datagrams that `meta`'s records describe with sendmmsg, without blocking, and
+ * returns how many of them it dealt with, from the first on: sent, or failed on an error of their own
+ * (EMSGSIZE, EINVAL for port 0, ENETUNREACH, ...: counted in UDP_META_SEND_FAILED and _FIRST_ERRNO, the
+ * batch goes on). It returns less than `count` only when the socket's buffer was full
+ * (UDP_META_SEND_STOP_ERRNO is EAGAIN or ENOBUFS): the rest were not attempted, so retry or drop them.
+ * Writes the send header into `meta`; allocates nothing. A record outside the slab, of another family than
+ * 4 or 6 or with a port out of range throws a RangeError before anything is sent; a bad fd throws a
+ * SyscallError (EBADF, ENOTSOCK).
+ */
+export function sendUdpBatch(fd: number, slab: Uint8Array, meta: Int32Array, count: number): number {
+  return loadNative().sendUdpBatch(fd, slab, meta, count);
+}
+
+/**
+ * Names an errno from the UDP batch path: a negative callback count (`udpBatchError(-12).code === 'ENOMEM'`,
+ * syscall recvmmsg) or, negated, an errno from a meta header (`udpBatchError(-firstErrno, 'sendmmsg')`).
+ */
+export function udpBatchError(
+  count: number,
+  syscall: 'recvmmsg' | 'sendmmsg' = 'recvmmsg',
+  context: { readonly fd?: number; readonly port?: number } = {},
+): SyscallError {
+  return errnoError(syscall, count, context);
+}
+
 /** Closes an fd this module returned (or any other); EBADF and the like throw. */
 export function close(fd: number): void {
   loadNative().close(fd);
@@ -216,11 +429,15 @@ export function localPort(fd: number): number {
 
 /** Names the errno of a negative accept count: `acceptError(-24).code === 'EMFILE'`. */
 export function acceptError(count: number, context: { readonly fd?: number } = {}): SyscallError {
-  const [code, description] = getSystemErrorMap().get(count) ?? [
-    `Unknown system error ${count}`,
+  return errnoError('accept4', count, context);
+}
+
+function errnoError(syscall: string, errno: number, context: SyscallErrorContext): SyscallError {
+  const [code, description] = getSystemErrorMap().get(errno) ?? [
+    `Unknown system error ${errno}`,
     'unknown error',
   ];
-  return new SyscallError('accept4', count, code, description, context);
+  return new SyscallError(syscall, errno, code, description, context);
 }
 
 function checkBindOptions(options: BindOptions): void {

@@ -1,0 +1,56 @@
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { close, startUdpBatch, stopUdpBatch, udpBatchSizes, udpSocket } from '../../src/native/binding.js';
+import { fixtureWorker, useTeardown } from '../helpers/sockets.js';
+import { echoRoundTrips, payload, udpClient } from '../helpers/udp-client.js';
+import { workerExit } from '../helpers/worker-exit.js';
+
+const defer = useTeardown();
+
+function worker(name: string, workerData: unknown): Worker {
+  const thread = fixtureWorker(name, workerData);
+  defer(() => thread.terminate());
+  return thread;
+}
+
+describe('the UDP batch path in worker threads', () => {
+  it('echoes in several workers at once, each on its own loop, and lets each exit once it stops', async () => {
+    const hosts = ['127.0.0.1', '::1', '127.0.0.1'] as const;
+    const shards = hosts.map((host) => worker('udp-batch-shard.ts', { datagrams: 200, host }));
+    const ports = await Promise.all(shards.map(async (shard) => (await once(shard, 'message'))[0] as number));
+    const exits = shards.map((shard) => workerExit(shard));
+    await Promise.all(
+      hosts.map(async (host, i) => {
+        const client = await udpClient(host === '::1' ? 'udp6' : 'udp4', host);
+        defer(() => client.close());
+        await echoRoundTrips(client, ports[i]!, host, 200, (seq) => 4 + ((seq * 13) % 1000), 32);
+      }),
+    );
+    expect(await Promise.all(exits)).toEqual([0, 0, 0]);
+  });
+
+  it('cleans up a running poll when the worker is terminated, leaving the fd to its owner', async () => {
+    const { fd, port } = udpSocket({ host: '127.0.0.1', port: 0 });
+    defer(() => close(fd));
+    const shard = worker('udp-batch-on-fd.ts', { fd });
+    await once(shard, 'message');
+    expect(await shard.terminate()).toBe(1);
+
+    // The fd still works: this thread receives what arrives after the worker is gone.
+    const { slabBytes, metaLength } = udpBatchSizes(64, 4);
+    const slab = new Uint8Array(new SharedArrayBuffer(slabBytes));
+    const meta = new Int32Array(new SharedArrayBuffer(metaLength * Int32Array.BYTES_PER_ELEMENT));
+    const received = new Promise<number>((resolve) => {
+      const handle = startUdpBatch(fd, slab, meta, 64, 4, (count) => {
+        stopUdpBatch(handle);
+        resolve(count);
+      });
+      defer(() => stopUdpBatch(handle));
+    });
+    const client = await udpClient('udp4', '127.0.0.1');
+    defer(() => client.close());
+    await client.send(payload(1, 16), port, '127.0.0.1');
+    expect(await received).toBe(1);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { close, udpSocket } from '../../src/native/binding.js';
+import { BatchedUdpPort, type DatagramHandler } from '../../src/workers/udp-batched-port.js';
+import { useTeardown } from '../helpers/sockets.js';
+import { closedPort, connectFd, payload, seqOf, udpClient } from '../helpers/udp-client.js';
+
+const defer = useTeardown();
+const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const echo: DatagramHandler = (data, peer, port) => port.reply(peer, data);
+
+describe('BatchedUdpPort replying to a port that has closed (ICMP port unreachable)', () => {
+  it('on a connected socket, counts the refusals, never pauses, and serves the peer once it is back', async () => {
+    const { fd, port: local } = udpSocket({ host: '127.0.0.1', port: 0 });
+    defer(() => close(fd));
+    const peerPort = await closedPort();
+    await connectFd(fd, peerPort);
+    const errors: unknown[] = [];
+    const port = new BatchedUdpPort(fd, echo, { onError: (error) => errors.push(error) });
+    defer(() => port.close());
+
+    for (let seq = 0; seq < 3; seq++) {
+      port.send('127.0.0.1', peerPort, payload(seq, 8));
+      port.flush();
+      await settle(10);
+    }
+    expect(port.icmpErrors).toBeGreaterThanOrEqual(3);
+    expect(port).toMatchObject({ paused: false, recvErrors: 0, sendErrors: 0, datagramsOut: 3 });
+
+    const peer = await udpClient('udp4', '127.0.0.1', peerPort);
+    defer(() => peer.close());
+    for (let seq = 10; seq < 15; seq++) await peer.send(payload(seq, 8), local, '127.0.0.1');
+    expect((await peer.waitFor(5)).map(seqOf)).toEqual([10, 11, 12, 13, 14]);
+    expect(errors).toEqual([]);
+  });
+
+  it('on an unconnected socket, sees no error at all and keeps serving', async () => {
+    const { fd, port: local } = udpSocket({ host: '127.0.0.1', port: 0 });
+    defer(() => close(fd));
+    const port = new BatchedUdpPort(fd, echo);
+    defer(() => port.close());
+    const client = await udpClient('udp4', '127.0.0.1');
+    await client.send(payload(0, 8), local, '127.0.0.1');
+    await client.waitFor(1);
+    await client.close(); // its next echo draws port unreachable
+    const other = await udpClient('udp4', '127.0.0.1');
+    defer(() => other.close());
+    port.send('127.0.0.1', client.port, payload(1, 8));
+    port.flush();
+    await settle();
+    await other.send(payload(2, 8), local, '127.0.0.1');
+    expect((await other.waitFor(1)).map(seqOf)).toEqual([2]);
+    expect(port).toMatchObject({ icmpErrors: 0, paused: false, datagramsIn: 2, datagramsOut: 3 });
+  });
+});
