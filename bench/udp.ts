@@ -1,7 +1,7 @@
 /**
  * UDP benchmark: echoed datagrams per second and drop rate, 64-byte and 1200-byte datagrams, for
- * sockshard with N shards on N ports, sockshard with reusePort on one port, and single-threaded
- * node:dgram echo on the same N ports.
+ * sockshard with N shards on N ports (node:dgram path and the native batched path), sockshard with
+ * reusePort on one port, and single-threaded node:dgram echo on the same N ports.
  *
  *   npm run bench:udp [-- --quick] [-- --runs N]
  *
@@ -57,7 +57,7 @@ const CONTENDERS: Contender[] = [
     ports: SHARDS,
     server: (ports) => ({
       command: process.execPath,
-      args: [tsx, here('sockshard-server.ts'), ports.join(','), String(SHARDS), 'false'],
+      args: [tsx, here('sockshard-server.ts'), ports.join(','), String(SHARDS), 'false', 'dgram'],
     }),
   },
   {
@@ -65,7 +65,15 @@ const CONTENDERS: Contender[] = [
     ports: 1,
     server: (ports) => ({
       command: process.execPath,
-      args: [tsx, here('sockshard-server.ts'), ports.join(','), String(SHARDS), 'true'],
+      args: [tsx, here('sockshard-server.ts'), ports.join(','), String(SHARDS), 'true', 'dgram'],
+    }),
+  },
+  {
+    name: `sockshard batched, ${SHARDS} shards, ${SHARDS} ports`,
+    ports: SHARDS,
+    server: (ports) => ({
+      command: process.execPath,
+      args: [tsx, here('sockshard-server.ts'), ports.join(','), String(SHARDS), 'false', 'batched'],
     }),
   },
 ];
@@ -156,10 +164,13 @@ for (const [key, value] of Object.entries(figures)) {
   results[key] = { perSecond: series(value.perSecond), dropRate: series(value.dropRate) };
 }
 const rate = (contender: Contender, size: number) => results[`${contender.name} | ${size}`]!.perSecond.median;
-const [dgram, sharded, reuse] = CONTENDERS as [Contender, Contender, Contender];
+const [dgram, sharded, reuse, batched] = CONTENDERS as [Contender, Contender, Contender, Contender];
 const ratios = {
   echo64_vs_dgram: rate(sharded, 64) / rate(dgram, 64),
   echo1200_vs_dgram: rate(sharded, 1200) / rate(dgram, 1200),
+  batched64_vs_dgram: rate(batched, 64) / rate(dgram, 64),
+  batched1200_vs_dgram: rate(batched, 1200) / rate(dgram, 1200),
+  batched_vs_dgram_path: rate(batched, 64) / rate(sharded, 64),
   reuseport64_vs_dgram: rate(reuse, 64) / rate(dgram, 64),
   reuseport1200_vs_dgram: rate(reuse, 1200) / rate(dgram, 1200),
 };

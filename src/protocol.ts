@@ -35,6 +35,8 @@ export interface ListenerSpec {
 /** How a shard serves the UDP sockets of one listener. */
 export interface UdpSettings {
   readonly family: 4 | 6;
+  /** node:dgram, or the native recvmmsg/sendmmsg path. */
+  readonly io: 'dgram' | 'batched';
   /** Larger datagrams are dropped and counted (OVERSIZED), never handed to the handler. */
   readonly maxDatagram: number;
   readonly recvBufferSize?: number;

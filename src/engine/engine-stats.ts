@@ -75,6 +75,8 @@ export interface UdpPortStats {
   readonly port: number;
   /** The shards serving the port: one, or all of them with reusePort. */
   readonly shards: readonly number[];
+  /** `dgram` (node:dgram) or `batched` (native recvmmsg/sendmmsg). */
+  readonly io: 'dgram' | 'batched';
   readonly datagramsIn: number;
   readonly bytesIn: number;
   readonly datagramsOut: number;
@@ -152,6 +154,7 @@ export function udpPortStats(binding: UdpBinding, counters: Float64Array, shards
     listenerId: binding.listenerId,
     port: binding.port,
     shards: binding.shards,
+    io: binding.io,
     datagramsIn: sum(UDP_DATAGRAMS_IN),
     bytesIn: sum(UDP_BYTES_IN),
     datagramsOut: sum(UDP_DATAGRAMS_OUT),

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import {
   EngineStateError,
   type HandlerError,
@@ -26,6 +27,7 @@ import {
   type UdpPortStats,
   udpPortStats,
 } from './engine-stats.js';
+import { startMetricsServer } from './metrics.js';
 import {
   type EngineOptions,
   type HttpOptions,
@@ -94,6 +96,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #inits: ShardInit[] = [];
   readonly #restartTimes: number[][] = [];
   readonly #restartTimers = new Set<NodeJS.Timeout>();
+  #metrics: { readonly server: Server; readonly port: number } | undefined;
   #udpCounters: Float64Array = new Float64Array(0);
   #shards: ShardHandle[] = [];
   #state: EngineState = 'idle';
@@ -173,6 +176,14 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
         else this.#listenHere(listener);
       }
+      const { metrics, handleSignals } = this.options;
+      if (metrics !== undefined) {
+        this.#metrics = await startMetricsServer(metrics.host, metrics.port, () => this.stats());
+      }
+      if (handleSignals) {
+        process.once('SIGTERM', this.#onSignal);
+        process.once('SIGINT', this.#onSignal);
+      }
       this.#state = 'running';
     } catch (error) {
       await this.#shutdown(0);
@@ -211,6 +222,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       handler: config.handler,
       udp: {
         family: config.family,
+        io: config.io,
         maxDatagram: config.maxDatagram,
         ...(config.recvBufferSize === undefined ? {} : { recvBufferSize: config.recvBufferSize }),
         ...(config.sendBufferSize === undefined ? {} : { sendBufferSize: config.sendBufferSize }),
@@ -374,7 +386,24 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.#closing;
   }
 
+  readonly #onSignal = (): void => {
+    void this.close({ timeoutMs: this.options.closeTimeoutMs });
+  };
+
+  /** The port of the Prometheus endpoint (`metrics` option), once started. */
+  metricsPort(): number | undefined {
+    return this.#metrics?.port;
+  }
+
   async #shutdown(timeoutMs: number): Promise<void> {
+    process.off('SIGTERM', this.#onSignal);
+    process.off('SIGINT', this.#onSignal);
+    const metrics = this.#metrics;
+    this.#metrics = undefined;
+    if (metrics !== undefined) {
+      metrics.server.closeAllConnections();
+      await new Promise((resolve) => metrics.server.close(resolve));
+    }
     for (const timer of this.#restartTimers) clearTimeout(timer);
     this.#restartTimers.clear();
     for (const listener of this.#listeners) {

@@ -10,6 +10,8 @@ export interface UdpBinding {
   /** Index of this port's counter lines (see UDP_COUNTER_* in protocol.ts). */
   readonly portIndex: number;
   readonly shards: readonly number[];
+  /** The receive path its shards run. */
+  readonly io: 'dgram' | 'batched';
   /**
    * The coordinator's own duplicate of each socket (one per serving shard, in `shards` order). It keeps the
    * socket, its port and its queued datagrams alive while a shard restarts (the restarted shard adopts a
@@ -64,7 +66,7 @@ export async function bindUdpListener(
         : [owner(listener, port, shards.length)];
       const kept = pending.map((fd) => dup(fd));
       // Recorded now, so that a failure below still closes the duplicates (closeUdpBindings).
-      bindings.push({ listenerId: listener.id, port, portIndex, shards: targets, kept });
+      bindings.push({ listenerId: listener.id, port, portIndex, shards: targets, io: listener.io, kept });
       for (const shardId of targets) {
         // From its handoff on, a socket is its shard's to close, even if the shard fails to adopt it.
         const fd = pending.shift()!;

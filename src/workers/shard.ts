@@ -39,6 +39,7 @@ import { RingConsumer } from '../ring/index.js';
 import { loadHandler } from './handler-module.js';
 import { ShardMesh } from './shard-mesh.js';
 import { DgramUdpPort } from './udp-port.js';
+import { BatchedUdpService } from './udp-port-batched.js';
 
 /** One listener as this shard serves it. */
 interface ServedListener {
@@ -73,7 +74,7 @@ export class Shard {
   readonly #addresses: Int32Array;
   readonly #listeners = new Map<number, ServedListener>();
   readonly #sockets = new Set<net.Socket>();
-  readonly #udpPorts: DgramUdpPort[] = [];
+  readonly #udpPorts: (DgramUdpPort | BatchedUdpService)[] = [];
   readonly #udpCounters: Float64Array;
   readonly #mesh: ShardMesh;
   readonly #port = parentPort!;
@@ -232,7 +233,8 @@ export class Shard {
     try {
       if (listener?.udp === undefined)
         throw new Error(`no UDP listener ${listenerId} in shard ${this.#init.shardId}`);
-      const udpPort = new DgramUdpPort({
+      const UdpPort = listener.spec.udp!.io === 'batched' ? BatchedUdpService : DgramUdpPort;
+      const udpPort = new UdpPort({
         fd,
         port,
         settings: listener.spec.udp!,

@@ -89,6 +89,8 @@ export interface BatchedUdpPortOptions {
   readonly onError?: (error: SyscallError, port: BatchedUdpPort) => void;
   /** Replaces the native sendmmsg: for tests that need EAGAIN, which loopback never returns. */
   readonly sendBatch?: SendBatch;
+  /** Called after every receive batch and every flush: the moment to publish the counters elsewhere. */
+  readonly onCounters?: (port: BatchedUdpPort) => void;
 }
 
 const DEFAULT_MAX_DATAGRAM = 2048;
@@ -177,6 +179,7 @@ export class BatchedUdpPort {
   recvErrors = 0;
 
   readonly #onDatagram: DatagramHandler;
+  readonly #onCounters: ((port: BatchedUdpPort) => void) | undefined;
   readonly #onError: BatchedUdpPortOptions['onError'];
   readonly #sendBatch: SendBatch;
   readonly #recvSlab: Uint8Array;
@@ -214,6 +217,7 @@ export class BatchedUdpPort {
     this.localPort = localPort(fd);
     this.#onDatagram = onDatagram;
     this.#onError = options.onError;
+    this.#onCounters = options.onCounters;
     this.#sendBatch = options.sendBatch ?? sendUdpBatch;
     this.#recvSlab = new Uint8Array(new SharedArrayBuffer(sizes.slabBytes));
     this.#recvMeta = int32Shared(sizes.metaLength);
@@ -304,6 +308,7 @@ export class BatchedUdpPort {
     }
     this.#inBatch = false;
     this.#flush();
+    this.#onCounters?.(this);
     if (thrown !== undefined) throw thrown.error;
   };
 
@@ -385,6 +390,7 @@ export class BatchedUdpPort {
   readonly #onFlushImmediate = (): void => {
     this.#flushImmediate = undefined;
     this.#flush();
+    this.#onCounters?.(this);
   };
 
   #flush(): void {

@@ -7,8 +7,9 @@ import { UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 
-async function echoEngine(maxDatagram?: number) {
+async function echoEngine(io: 'dgram' | 'batched', maxDatagram?: number) {
   const engine = createEngine({ shards: 2 }).udp({
+    io,
     ports: [0],
     handler: fixtureHandler('udp-echo.ts'),
     ...(maxDatagram === undefined ? {} : { maxDatagram }),
@@ -21,9 +22,9 @@ async function echoEngine(maxDatagram?: number) {
   return { engine, client, port: engine.udpPorts()[0]!.port };
 }
 
-describe('UDP bad input', () => {
+describe.each(['dgram', 'batched'] as const)('UDP bad input, io %s', (io) => {
   it('drops and counts a datagram larger than maxDatagram, then serves the next', async () => {
-    const { engine, client, port } = await echoEngine(100);
+    const { engine, client, port } = await echoEngine(io, 100);
     client.send(Buffer.alloc(200, 1), port);
     client.send(Buffer.alloc(100, 2), port);
     const [reply] = await client.receive(1);
@@ -33,7 +34,7 @@ describe('UDP bad input', () => {
   });
 
   it('counts a throwing handler and keeps the port serving', async () => {
-    const { engine, client, port } = await echoEngine();
+    const { engine, client, port } = await echoEngine(io);
     client.send('throw', port);
     client.send('after', port);
     const [reply] = await client.receive(1);
@@ -42,7 +43,7 @@ describe('UDP bad input', () => {
   });
 
   it('survives sending to an unreachable peer (ICMP port unreachable) and serves on', async () => {
-    const { client, port } = await echoEngine();
+    const { client, port } = await echoEngine(io);
     // A port nobody listens on: bind one, note it, close it.
     const probe = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));

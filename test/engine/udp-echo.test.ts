@@ -9,12 +9,15 @@ const PORTS = 8;
 const PER_PORT = 200;
 
 describe.each([
-  ['IPv4', '127.0.0.1', 4],
-  ['IPv6', '::1', 6],
-] as const)('UDP echo on many ports over %s', (_family, host, family) => {
+  ['IPv4', '127.0.0.1', 4, 'dgram'],
+  ['IPv6', '::1', 6, 'dgram'],
+  ['IPv4', '127.0.0.1', 4, 'batched'],
+  ['IPv6', '::1', 6, 'batched'],
+] as const)('UDP echo on many ports over %s, io %s', (_family, host, family, io) => {
   it('echoes every datagram in order from the shard that owns the port (port % shards)', async () => {
     const engine = createEngine({ shards: 2 }).udp({
       host,
+      io,
       ports: Array.from({ length: PORTS }, () => 0),
       handler: fixtureHandler('udp-echo.ts'),
     });
@@ -24,6 +27,7 @@ describe.each([
     defer(() => client.close());
     const ports = engine.udpPorts();
     expect(ports).toHaveLength(PORTS);
+    expect(ports.every((p) => p.io === io)).toBe(true);
     for (const { port, shards } of ports) {
       expect(shards).toEqual([port % 2]);
       // Small windows: loopback does not drop, but a socket buffer could if we sent thousands at once.

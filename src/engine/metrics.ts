@@ -1,0 +1,116 @@
+import http from 'node:http';
+import type { EngineStats } from './engine-stats.js';
+
+/** One Prometheus metric: name, help, type, and a value per label set. */
+interface Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge';
+  readonly samples: readonly (readonly [labels: string, value: number])[];
+}
+
+const SHARD_METRICS = [
+  ['connections', 'gauge', 'Open connections'],
+  ['handedOff', 'counter', 'Connections the coordinator handed to the shard'],
+  ['accepted', 'counter', "Connections the shard accepted itself (balance 'kernel')"],
+  ['closed', 'counter', 'Connections closed'],
+  ['requests', 'counter', 'HTTP requests received'],
+  ['handlerErrors', 'counter', 'Handler throws and rejections'],
+  ['socketErrors', 'counter', 'Client socket errors (resets, broken pipes)'],
+  ['idleTimeouts', 'counter', 'Connections ended by the idle timeout'],
+  ['httpTimeouts', 'counter', 'HTTP 408s for slow headers or requests'],
+  ['httpBadRequests', 'counter', 'HTTP 400/431s for malformed requests'],
+  ['kernelRefused', 'counter', "Connections over the per-shard cap (balance 'kernel')"],
+  ['restarts', 'counter', 'Times the shard was restarted'],
+  ['connectionsLost', 'counter', 'Connections open on the shard when it died'],
+  ['shardMessagesOut', 'counter', 'sendToShard messages sent'],
+  ['meshFull', 'counter', 'sendToShard messages refused: ring full'],
+] as const;
+
+const LISTENER_METRICS = [
+  ['accepted', 'Connections accepted by the coordinator'],
+  ['dropped', 'Connections closed at once: no live shard or control ring full'],
+  ['refusedMaxConnections', 'Connections refused by maxConnections'],
+  ['refusedShardsFull', 'Connections refused: every shard at maxConnectionsPerShard'],
+  ['refusedPerAddress', 'Connections refused by maxConnectionsPerAddress'],
+] as const;
+
+const UDP_METRICS = [
+  ['datagramsIn', 'Datagrams received'],
+  ['bytesIn', 'Bytes received'],
+  ['datagramsOut', 'Datagrams sent'],
+  ['bytesOut', 'Bytes sent'],
+  ['oversized', 'Datagrams over maxDatagram, dropped'],
+  ['handlerErrors', 'Handler throws and rejections'],
+  ['sendErrors', 'Sends the kernel refused'],
+  ['kernelDrops', 'Datagrams the kernel dropped (receive buffer full)'],
+] as const;
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Renders a stats snapshot in the Prometheus text exposition format (version 0.0.4). */
+export function renderMetrics(stats: EngineStats): string {
+  const metrics: Metric[] = [];
+  for (const [key, type, help] of SHARD_METRICS) {
+    metrics.push({
+      name: `sockshard_shard_${snake(key)}${type === 'counter' ? '_total' : ''}`,
+      help,
+      type,
+      samples: stats.shards.map((shard) => [`shard="${shard.shardId}"`, shard[key]] as const),
+    });
+  }
+  metrics.push({
+    name: 'sockshard_shard_up',
+    help: 'Whether the shard takes new connections',
+    type: 'gauge',
+    samples: stats.shards.map((shard) => [`shard="${shard.shardId}"`, shard.alive ? 1 : 0] as const),
+  });
+  for (const [key, help] of LISTENER_METRICS) {
+    metrics.push({
+      name: `sockshard_listener_${snake(key)}_total`,
+      help,
+      type: 'counter',
+      samples: stats.listeners.map(
+        (l) => [`listener="${l.id}",kind="${l.kind}",port="${l.port}"`, l[key]] as const,
+      ),
+    });
+  }
+  for (const [key, help] of UDP_METRICS) {
+    metrics.push({
+      name: `sockshard_udp_${snake(key)}_total`,
+      help,
+      type: 'counter',
+      samples: stats.udp.map((p) => [`listener="${p.listenerId}",port="${p.port}"`, p[key]] as const),
+    });
+  }
+  const lines: string[] = [];
+  for (const metric of metrics) {
+    if (metric.samples.length === 0) continue;
+    lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
+    for (const [labels, value] of metric.samples) lines.push(`${metric.name}{${labels}} ${value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The opt-in scrape endpoint: GET /metrics on the coordinator's own event loop. */
+export async function startMetricsServer(
+  host: string,
+  port: number,
+  stats: () => EngineStats,
+): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /metrics\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(stats()));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, port: (server.address() as { port: number }).port };
+}
