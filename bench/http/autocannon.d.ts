@@ -17,6 +17,8 @@ declare module 'autocannon' {
       /** Milliseconds between samples (and between checks of the deadline). */
       sampleInt?: number;
       headers?: Record<string, string>;
+      /** Worker threads to run the connections in (default: none, the calling thread). */
+      workers?: number;
       expectBody?: string;
     }
 

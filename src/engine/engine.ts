@@ -274,7 +274,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * Supervision: a shard that died is out of the balancers at once (not alive), the others are untouched.
-   * It is restarted after a back-off that doubles with each recent restart, within a budget of
+   * It is restarted at once the first time, then after a back-off that doubles with each recent restart, within a budget of
    * `maxRestarts` per `windowMs`; past the budget the engine reports a fatal error and stops restarting.
    */
   #onShardDeath(shard: ShardHandle, exitCode: number): void {
@@ -289,7 +289,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     recent.push(now);
     this.#restartTimes[shard.id] = recent;
-    const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (recent.length - 1));
+    // The first death in a window restarts at once; repeated deaths back off, doubling each time.
+    const backoff =
+      recent.length === 1 ? 0 : Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (recent.length - 2));
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer);
       void this.#restart(shard);

@@ -33,8 +33,8 @@ export interface EngineOptions {
   readonly meshRingBytes?: number;
   /**
    * Restarting shards that die (an uncaught error that escapes, `process.exit` in a handler, running out
-   * of memory). `false` leaves a dead shard down. Defaults: 5 restarts per 60 s, back-off from 100 ms
-   * doubling up to 5 s.
+   * of memory). `false` leaves a dead shard down. Defaults: 5 restarts per 60 s; the first restart in a
+   * window is immediate, then the back-off starts at 100 ms and doubles up to 5 s.
    */
   readonly restart?: false | RestartPolicy;
   /** An opt-in Prometheus endpoint (GET /metrics) served by the coordinator. Default: none. */
