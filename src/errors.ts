@@ -226,3 +226,57 @@ export class ShardRestartBudgetError extends SockshardError {
     });
   }
 }
+
+/**
+ * A raw ICMP socket could not be opened for lack of privilege: Linux gives `socket(AF_INET, SOCK_RAW,
+ * IPPROTO_ICMP)` only to a process with CAP_NET_RAW. `cause` is the underlying error (code EPERM or EACCES).
+ */
+export class IcmpPermissionError extends SockshardError {
+  declare readonly errnoName: string;
+
+  constructor(errnoName: string, cause: unknown) {
+    super(
+      'ERR_ICMP_PERMISSION',
+      `opening a raw ICMP socket was refused (socket ${errnoName}): it needs the CAP_NET_RAW capability. ` +
+        'Run as root, or grant it to Node.js once with `sudo setcap cap_net_raw+ep $(command -v node)`.',
+      { syscall: 'socket', cause },
+    );
+    Object.defineProperty(this, 'errnoName', { value: errnoName, enumerable: true });
+  }
+}
+
+/**
+ * The raw-socket package cannot be used here: it is not installed or not built, or this is not the thread
+ * that may load it (it is not context-aware, so only one thread per process can, and sockshard keeps it in
+ * the coordinator, the main thread).
+ */
+export class IcmpUnavailableError extends SockshardError {
+  constructor(reason: string, cause?: unknown) {
+    super('ERR_ICMP_UNAVAILABLE', `raw ICMP sockets are unavailable: ${reason}`, { cause });
+  }
+}
+
+/** A send on, or a send still queued by, an ICMP socket that was closed. */
+export class IcmpSocketClosedError extends SockshardError {
+  constructor() {
+    super('ERR_ICMP_CLOSED', 'the raw ICMP socket is closed');
+  }
+}
+
+/**
+ * A shard has no free echo identifier left for another ping to this target: every identifier of its range
+ * is in use by a ping to the same address.
+ */
+export class IcmpIdentifiersExhaustedError extends SockshardError {
+  declare readonly target: string;
+
+  constructor(target: string, start: number, end: number, shardId?: number) {
+    super(
+      'ERR_ICMP_IDENTIFIERS_EXHAUSTED',
+      `every echo identifier from ${start} to ${end - 1} is in use by a ping to ${target}` +
+        `${shardId === undefined ? '' : ` (shard ${shardId})`}; wait for one to finish`,
+      shardId === undefined ? {} : { shardId },
+    );
+    Object.defineProperty(this, 'target', { value: target, enumerable: true });
+  }
+}
