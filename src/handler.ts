@@ -15,6 +15,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { EchoPacket, IcmpErrorPacket, OtherIcmpPacket } from './icmp/icmp-packet.js';
+import type { PingOptions, PingResult } from './icmp/ping-tracker.js';
 
 /** Where a handler runs: its shard, and the listener that delivered the connection. */
 export interface ShardContext {
@@ -31,6 +33,13 @@ export interface ShardContext {
    * to that shard is full: the caller decides whether to retry, drop or push back.
    */
   sendToShard(shardId: number, data: Uint8Array, listenerId?: number): boolean;
+  /**
+   * Pings an IPv4 address through the coordinator's raw ICMP socket (needs `engine.icmp()` and
+   * CAP_NET_RAW): `count` echo requests every `intervalMs`, each given `timeoutMs`; resolves with per-probe
+   * outcomes and ping-style statistics (loss, min/avg/max/mdev). Rejects with ERR_ICMP_UNAVAILABLE when the
+   * engine does not serve ICMP.
+   */
+  ping(host: string, options?: PingOptions): Promise<PingResult>;
 }
 
 /** Receives what other shards sent with `context.sendToShard`. */
@@ -105,5 +114,24 @@ export interface UdpHandler extends ShardMessageHook {
 
 /** Types a UDP handler module's default export. */
 export function defineUdpHandler<T extends UdpHandler>(handler: T): T {
+  return handler;
+}
+
+/**
+ * ICMP packets routed to this shard: echo replies and requests by identifier (this shard's range),
+ * destination-unreachable and time-exceeded by the port in the quoted UDP/TCP header (the shard that owns
+ * that port). Each packet is a zero-copy view into a ring, valid only during the call.
+ */
+export interface IcmpHandler extends ShardMessageHook {
+  echoReply?(packet: EchoPacket, context: ShardContext): void;
+  echoRequest?(packet: EchoPacket, context: ShardContext): void;
+  unreachable?(packet: IcmpErrorPacket, context: ShardContext): void;
+  timeExceeded?(packet: IcmpErrorPacket, context: ShardContext): void;
+  other?(packet: OtherIcmpPacket, context: ShardContext): void;
+  setup?(context: ShardContext): void | Promise<void>;
+}
+
+/** Types an ICMP handler module's default export. */
+export function defineIcmpHandler<T extends IcmpHandler>(handler: T): T {
   return handler;
 }

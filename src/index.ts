@@ -1,11 +1,13 @@
 export { type CloseOptions, createEngine, Engine, type EngineEvents } from './engine/engine.js';
 export type { EngineStats, ListenerStats, ShardStats, UdpPortStats } from './engine/engine-stats.js';
+export type { IcmpStats } from './engine/icmp-router.js';
 export type {
   BalanceStrategy,
   ConnectionLimits,
   EngineOptions,
   HandlerModule,
   HttpOptions,
+  IcmpOptions,
   RestartPolicy,
   TcpOptions,
   UdpOptions,
@@ -13,10 +15,12 @@ export type {
 export * from './errors.js';
 export {
   defineHttpHandler,
+  defineIcmpHandler,
   defineTcpHandler,
   defineUdpHandler,
   type HttpHandler,
   type HttpRequestHandler,
+  type IcmpHandler,
   type ShardContext,
   type ShardMessageHook,
   type TcpHandler,
@@ -24,4 +28,12 @@ export {
   type UdpHandler,
   type UdpPeer,
 } from './handler.js';
+export {
+  EchoPacket,
+  IcmpErrorPacket,
+  type IcmpKind,
+  type IcmpPacket,
+  OtherIcmpPacket,
+} from './icmp/icmp-packet.js';
+export type { PingOptions, PingResult, ProbeOutcome, ProbeStatus } from './icmp/ping-tracker.js';
 export * from './ring/index.js';

@@ -8,7 +8,7 @@
  */
 
 /** The kinds of listener a shard can serve. */
-export type ListenerKind = 'tcp' | 'http' | 'udp';
+export type ListenerKind = 'tcp' | 'http' | 'udp' | 'icmp';
 
 /** What a shard needs to know about one listener (all structured-clone safe). */
 export interface ListenerSpec {
@@ -71,6 +71,23 @@ export interface ShardInit {
   readonly meshOut: readonly (SharedArrayBuffer | null)[];
   readonly meshIn: readonly (SharedArrayBuffer | null)[];
   readonly listeners: readonly ListenerSpec[];
+  /** Present when the engine serves ICMP (engine.icmp()). */
+  readonly icmp?: ShardIcmpInit;
+}
+
+/** A shard's share of ICMP: its two rings with the coordinator's raw socket, and its identifiers. */
+export interface ShardIcmpInit {
+  /** Coordinator → shard: RECORD_ICMP_PACKET records. */
+  readonly packets: SharedArrayBuffer;
+  /** Shard → coordinator: RECORD_ICMP_SEND records. */
+  readonly sends: SharedArrayBuffer;
+  /** Echo identifiers this shard allocates from: [start, end). Replies come back by identifier. */
+  readonly identifierStart: number;
+  readonly identifierEnd: number;
+  /** Probes per second this shard may send (the engine's rate, shared out). */
+  readonly ratePerSecond: number;
+  /** The `engine.icmp()` listener whose handler gets the packets, or -1 for ping-only use. */
+  readonly listenerId: number;
 }
 
 // Record types on a shard's control ring.
@@ -107,6 +124,18 @@ export const UDP_SOCKET_LISTENER = 1;
 export const UDP_SOCKET_PORT = 2;
 export const UDP_SOCKET_PORT_INDEX = 3;
 export const UDP_SOCKET_BYTES = 16;
+
+// Record types on the ICMP rings.
+/**
+ * Coordinator → shard: Float64 receivedAt (epoch ms, stamped as the raw socket read it, so the ring hop is
+ * not in a round trip), then the IPv4 packet as received (8-byte aligned).
+ */
+export const RECORD_ICMP_PACKET = 1;
+export const ICMP_PACKET_HEADER_BYTES = 8;
+/** Shard → coordinator: Uint32 destination IPv4 address, reserved word, then the ICMP message. */
+export const RECORD_ICMP_SEND = 1;
+export const ICMP_SEND_DESTINATION = 0;
+export const ICMP_SEND_HEADER_BYTES = 8;
 
 // Record types on the ring mesh.
 /** Payload: Int32 [listenerId, reserved], then the message bytes (8-byte aligned). */
@@ -215,6 +244,7 @@ export function counterIndex(shardId: number, counter: number): number {
  * | 4    | OVERSIZED: larger than maxDatagram, dropped              |
  * | 5    | HANDLER_ERRORS                                           |
  * | 6    | SEND_ERRORS: sends the kernel refused (ECONNREFUSED ...) |
+ * | 7    | PEER_UNREACHABLE: ICMP unreachables about our datagrams  |
  */
 export const UDP_DATAGRAMS_IN = 0;
 export const UDP_BYTES_IN = 1;
@@ -223,6 +253,8 @@ export const UDP_BYTES_OUT = 3;
 export const UDP_OVERSIZED = 4;
 export const UDP_HANDLER_ERRORS = 5;
 export const UDP_SEND_ERRORS = 6;
+/** Counted by the shard that owns the port, from ICMP routed to it (needs engine.icmp()). */
+export const UDP_PEER_UNREACHABLE = 7;
 export const UDP_COUNTER_WORDS = 8;
 
 export function createUdpCounters(ports: number, shards: number): SharedArrayBuffer {

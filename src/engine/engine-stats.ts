@@ -19,11 +19,13 @@ import {
   UDP_DATAGRAMS_OUT,
   UDP_HANDLER_ERRORS,
   UDP_OVERSIZED,
+  UDP_PEER_UNREACHABLE,
   UDP_SEND_ERRORS,
   udpCounterBase,
 } from '../protocol.js';
 import { type RingStats, readRingStats } from '../ring/index.js';
 import type { Acceptor } from './acceptor.js';
+import type { IcmpStats } from './icmp-router.js';
 import type { BalanceStrategy } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 import type { UdpBinding } from './udp-binder.js';
@@ -88,6 +90,8 @@ export interface UdpPortStats {
   readonly sendErrors: number;
   /** Dropped by the kernel before any shard saw them (receive buffer full), from /proc/net/udp. */
   readonly kernelDrops: number;
+  /** ICMP unreachables about datagrams this port sent (counted when the engine serves ICMP). */
+  readonly peerUnreachable: number;
 }
 
 export interface ListenerStats {
@@ -114,6 +118,8 @@ export interface EngineStats {
   readonly total: Totals;
   readonly listeners: readonly ListenerStats[];
   readonly udp: readonly UdpPortStats[];
+  /** Present when the engine serves ICMP. */
+  readonly icmp?: IcmpStats;
 }
 
 export function shardStats(shard: ShardHandle): ShardStats {
@@ -163,6 +169,7 @@ export function udpPortStats(binding: UdpBinding, counters: Float64Array, shards
     handlerErrors: sum(UDP_HANDLER_ERRORS),
     sendErrors: sum(UDP_SEND_ERRORS),
     kernelDrops: kernelDrops(binding.kept),
+    peerUnreachable: sum(UDP_PEER_UNREACHABLE),
   };
 }
 
@@ -170,6 +177,7 @@ export function engineStats(
   shards: readonly ShardHandle[],
   listeners: readonly { readonly stats: ListenerStats }[],
   udp: readonly UdpPortStats[],
+  icmp?: IcmpStats,
 ): EngineStats {
   const perShard = shards.map(shardStats);
   const total: Record<keyof Totals, number> = {
@@ -195,7 +203,13 @@ export function engineStats(
   for (const shard of perShard) {
     for (const key of Object.keys(total) as (keyof Totals)[]) total[key] += shard[key];
   }
-  return { shards: perShard, total, listeners: listeners.map((listener) => listener.stats), udp };
+  return {
+    shards: perShard,
+    total,
+    listeners: listeners.map((listener) => listener.stats),
+    udp,
+    ...(icmp === undefined ? {} : { icmp }),
+  };
 }
 
 export function listenerStats(

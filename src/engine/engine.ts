@@ -27,14 +27,18 @@ import {
   type UdpPortStats,
   udpPortStats,
 } from './engine-stats.js';
+import { IcmpRouter } from './icmp-router.js';
 import { startMetricsServer } from './metrics.js';
 import {
   type EngineOptions,
   type HttpOptions,
+  type IcmpOptions,
   type ResolvedEngineOptions,
+  type ResolvedIcmpListener,
   type ResolvedListener,
   type ResolvedUdpListener,
   resolveEngineOptions,
+  resolveIcmpListener,
   resolveListener,
   resolveUdpListener,
   type TcpOptions,
@@ -93,6 +97,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #listeners: Listener[] = [];
   readonly #udpListeners: ResolvedUdpListener[] = [];
   readonly #udpBindings: UdpBinding[] = [];
+  /** UDP port → the shard that hears about its unreachable peers (the first that serves it). */
+  readonly #udpOwners = new Map<number, number>();
+  #icmpListener: ResolvedIcmpListener | undefined;
+  #icmp: IcmpRouter | undefined;
   readonly #inits: ShardInit[] = [];
   readonly #restartTimes: number[][] = [];
   readonly #restartTimers = new Set<NodeJS.Timeout>();
@@ -118,6 +126,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /**
+   * Serves ICMP through one raw socket in the coordinator (needs CAP_NET_RAW: root, or
+   * `setcap cap_net_raw+ep` on node): every shard can then `context.ping()`, and the handler module (if
+   * any) gets the packets routed to its shard. Once per engine.
+   */
+  icmp(options: IcmpOptions = {}): this {
+    this.#idle('icmp');
+    if (this.#icmpListener !== undefined) throw new EngineStateError('engine.icmp() may be called once');
+    this.#icmpListener = resolveIcmpListener(this.#nextListenerId(), this.options.shards, options);
+    return this;
+  }
+
+  /**
    * Adds UDP ports: each belongs to one shard (`port % shards` unless `shardFor` says otherwise), which
    * serves it with no hop, or, with `reusePort`, every shard serves it and the kernel spreads the flows.
    */
@@ -133,7 +153,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   #nextListenerId(): number {
-    return this.#listeners.length + this.#udpListeners.length;
+    return this.#listeners.length + this.#udpListeners.length + (this.#icmpListener === undefined ? 0 : 1);
   }
 
   #add(kind: 'tcp' | 'http', options: TcpOptions | HttpOptions): this {
@@ -164,6 +184,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     this.#state = 'starting';
     try {
+      if (this.#icmpListener !== undefined) {
+        // First: without CAP_NET_RAW this throws before anything has started.
+        this.#icmp = new IcmpRouter(
+          this.#icmpListener,
+          this.options.shards,
+          (port) => this.#udpOwners.get(port) ?? -1,
+          (error) => this.#report(error),
+        );
+      }
       this.#spawnShards();
       await Promise.all(this.#shards.map((shard) => shard.ready));
       for (const shard of this.#shards) this.emit('shard-online', shard.id);
@@ -172,6 +201,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         await bindUdpListener(listener, this.#shards, portIndex, this.#udpBindings);
         portIndex += listener.ports.length;
       }
+      for (const binding of this.#udpBindings) this.#udpOwners.set(binding.port, binding.shards[0]!);
+      this.#icmp?.start();
       for (const listener of this.#listeners) {
         if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
         else this.#listenHere(listener);
@@ -228,7 +259,10 @@ export class Engine extends EventEmitter<EngineEvents> {
         ...(config.sendBufferSize === undefined ? {} : { sendBufferSize: config.sendBufferSize }),
       },
     }));
-    const specs = [...streamSpecs, ...udpSpecs].sort((a, b) => a.id - b.id);
+    const icmp = this.#icmpListener;
+    const icmpSpecs: ListenerSpec[] =
+      icmp?.handler === undefined ? [] : [{ id: icmp.id, kind: 'icmp', handler: icmp.handler }];
+    const specs = [...streamSpecs, ...udpSpecs, ...icmpSpecs].sort((a, b) => a.id - b.id);
     // mesh[i][j]: the ring from shard i to shard j.
     const mesh = Array.from({ length: shards }, (_, from) =>
       Array.from({ length: shards }, (_, to) =>
@@ -249,6 +283,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         meshOut,
         meshIn,
         listeners: specs,
+        ...(this.#icmp === undefined ? {} : { icmp: this.#icmp.shardInit(shardId) }),
       };
       this.#inits.push(init);
       this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#shardOptions()));
@@ -356,7 +391,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Counters of every shard and listener, read from shared memory. */
   stats(): EngineStats {
-    return engineStats(this.#shards, this.#listeners, this.udpPorts());
+    return engineStats(this.#shards, this.#listeners, this.udpPorts(), this.#icmp?.stats());
   }
 
   /** The bound UDP ports (the kernel's picks for port 0) with their owning shards and counters. */
@@ -414,6 +449,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const deadline = delay(timeoutMs + EXIT_GRACE_MS);
     await Promise.all(this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)));
     closeUdpBindings(this.#udpBindings);
+    this.#icmp?.close();
   }
 
   async #stopShard(shard: ShardHandle, timeoutMs: number, deadline: Promise<void>): Promise<void> {

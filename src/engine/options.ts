@@ -356,3 +356,55 @@ function udpIo(io: UdpOptions['io']): 'dgram' | 'batched' {
   // The batched path needs the native addon; without it, fall back (stats say which path runs).
   return nativeAvailable() ? 'batched' : 'dgram';
 }
+
+export interface IcmpOptions {
+  /** A handler module for the ICMP packets routed to each shard; optional: ctx.ping() works without one. */
+  readonly handler?: HandlerModule;
+  /** Echo identifiers per shard (each shard pings with its own range). Default: 65536 / shards, at most 4096. */
+  readonly identifierSpan?: number;
+  /** Echo requests per second over all shards (fping's -r style rate control). Default 100,000. */
+  readonly ratePerSecond?: number;
+  /** SO_RCVBUF of the raw socket in bytes. Default 4 MiB (capped by net.core.rmem_max). */
+  readonly receiveBufferSize?: number;
+  /** Bytes in each shard's two ICMP rings. Default 256 KiB. */
+  readonly ringBytes?: number;
+}
+
+export interface ResolvedIcmpListener {
+  readonly id: number;
+  readonly kind: 'icmp';
+  readonly handler?: string;
+  readonly identifierSpan: number;
+  readonly ratePerSecond: number;
+  readonly receiveBufferSize: number;
+  readonly ringBytes: number;
+}
+
+export function resolveIcmpListener(
+  id: number,
+  shards: number,
+  options: IcmpOptions = {},
+): ResolvedIcmpListener {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('icmp', 'options must be an object');
+  const largestSpan = Math.floor(65_536 / shards);
+  return {
+    id,
+    kind: 'icmp',
+    ...(options.handler === undefined ? {} : { handler: handlerUrl('icmp.handler', options.handler) }),
+    identifierSpan: integer(
+      'icmp.identifierSpan',
+      options.identifierSpan ?? Math.min(4_096, largestSpan),
+      1,
+      largestSpan,
+    ),
+    ratePerSecond: integer('icmp.ratePerSecond', options.ratePerSecond ?? 100_000, 1, 10_000_000),
+    receiveBufferSize: integer(
+      'icmp.receiveBufferSize',
+      options.receiveBufferSize ?? 4 << 20,
+      4_096,
+      2 ** 30,
+    ),
+    ringBytes: powerOfTwo('icmp.ringBytes', options.ringBytes ?? 1 << 18),
+  };
+}

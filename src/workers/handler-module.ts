@@ -1,12 +1,25 @@
 import { HandlerLoadError } from '../errors.js';
-import type { HttpHandler, TcpHandler, UdpHandler } from '../handler.js';
+import type { HttpHandler, IcmpHandler, TcpHandler, UdpHandler } from '../handler.js';
 import type { ListenerSpec } from '../protocol.js';
 
-const ENTRY_POINTS = { tcp: 'connection', http: 'request', udp: 'message' } as const;
-const HELPERS = { tcp: 'defineTcpHandler', http: 'defineHttpHandler', udp: 'defineUdpHandler' } as const;
+export type AnyHandler = TcpHandler | HttpHandler | UdpHandler | IcmpHandler;
+
+/** The functions a handler of each kind must have at least one of. */
+const ENTRY_POINTS = {
+  tcp: ['connection'],
+  http: ['request'],
+  udp: ['message'],
+  icmp: ['echoReply', 'echoRequest', 'unreachable', 'timeExceeded', 'other', 'setup', 'shardMessage'],
+} as const;
+const HELPERS = {
+  tcp: 'defineTcpHandler',
+  http: 'defineHttpHandler',
+  udp: 'defineUdpHandler',
+  icmp: 'defineIcmpHandler',
+} as const;
 
 /** Imports a listener's handler module in this shard and checks that its default export fits the kind. */
-export async function loadHandler(spec: ListenerSpec): Promise<TcpHandler | HttpHandler | UdpHandler> {
+export async function loadHandler(spec: ListenerSpec): Promise<AnyHandler> {
   let module: { default?: unknown };
   try {
     module = (await import(spec.handler)) as { default?: unknown };
@@ -15,17 +28,16 @@ export async function loadHandler(spec: ListenerSpec): Promise<TcpHandler | Http
   }
   let handler = module.default;
   if (spec.kind === 'http' && typeof handler === 'function') handler = { request: handler };
-  const entry = ENTRY_POINTS[spec.kind];
-  if (
-    typeof handler !== 'object' ||
-    handler === null ||
-    typeof (handler as Record<string, unknown>)[entry] !== 'function'
-  ) {
-    const helper = HELPERS[spec.kind];
+  const entries: readonly string[] = ENTRY_POINTS[spec.kind];
+  const fits =
+    typeof handler === 'object' &&
+    handler !== null &&
+    entries.some((entry) => typeof (handler as Record<string, unknown>)[entry] === 'function');
+  if (!fits) {
     throw new HandlerLoadError(
       spec.handler,
-      `must export default ${helper}({ ${entry}(...) { ... } }) for a ${spec.kind} listener`,
+      `must export default ${HELPERS[spec.kind]}({ ${entries[0]}(...) { ... } }) for a ${spec.kind} listener`,
     );
   }
-  return handler as TcpHandler | HttpHandler | UdpHandler;
+  return handler as AnyHandler;
 }

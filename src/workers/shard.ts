@@ -3,7 +3,16 @@ import http from 'node:http';
 import net from 'node:net';
 import type stream from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import type { HttpHandler, ShardContext, ShardMessageHook, TcpHandler, UdpHandler } from '../handler.js';
+import { IcmpUnavailableError } from '../errors.js';
+import type {
+  HttpHandler,
+  IcmpHandler,
+  ShardContext,
+  ShardMessageHook,
+  TcpHandler,
+  UdpHandler,
+} from '../handler.js';
+import type { PingOptions, PingResult } from '../icmp/ping-tracker.js';
 import { listen } from '../native/binding.js';
 import {
   ADDRESS_BUCKETS,
@@ -29,6 +38,7 @@ import {
   type ShardInit,
   type ShardMessage,
   serializeError,
+  UDP_PEER_UNREACHABLE,
   UDP_SOCKET_FD,
   UDP_SOCKET_LISTENER,
   UDP_SOCKET_PORT,
@@ -37,6 +47,7 @@ import {
 } from '../protocol.js';
 import { RingConsumer } from '../ring/index.js';
 import { loadHandler } from './handler-module.js';
+import { ShardIcmp } from './shard-icmp.js';
 import { ShardMesh } from './shard-mesh.js';
 import { DgramUdpPort } from './udp-port.js';
 import { BatchedUdpService } from './udp-port-batched.js';
@@ -77,6 +88,15 @@ export class Shard {
   readonly #udpPorts: (DgramUdpPort | BatchedUdpService)[] = [];
   readonly #udpCounters: Float64Array;
   readonly #mesh: ShardMesh;
+  readonly #icmp: ShardIcmp | undefined;
+  /** Counter line of each UDP port this shard serves, by port (for ICMP unreachables about it). */
+  readonly #udpPortBases = new Map<number, number>();
+  readonly #ping = (host: string, options?: PingOptions): Promise<PingResult> =>
+    this.#icmp === undefined
+      ? Promise.reject(
+          new IcmpUnavailableError('this engine serves no ICMP: call engine.icmp() before start()'),
+        )
+      : this.#icmp.ping(host, options);
   readonly #port = parentPort!;
   #draining = false;
   /** The HTTP response whose handler is running synchronously right now (see the request listener). */
@@ -91,6 +111,15 @@ export class Shard {
     this.#counters = new Int32Array(init.counters);
     this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
     this.#udpCounters = new Float64Array(init.udpCounters);
+    if (init.icmp !== undefined) {
+      this.#icmp = new ShardIcmp(init.icmp, init.shardId, {
+        udpUnreachable: (port) => {
+          const base = this.#udpPortBases.get(port);
+          if (base !== undefined) this.#udpCounters[base + UDP_PEER_UNREACHABLE] += 1;
+        },
+        reportError: (listenerId, error) => this.#reportHandlerError(listenerId, error),
+      });
+    }
     this.#mesh = new ShardMesh(
       init,
       (counter) => this.#count(counter),
@@ -117,6 +146,7 @@ export class Shard {
       return;
     }
     this.#mesh.start();
+    this.#icmp?.start();
     this.#post({ type: 'ready' });
     await this.#pump();
   }
@@ -127,10 +157,18 @@ export class Shard {
       shards: this.#init.shards,
       listenerId: spec.id,
       sendToShard: (shardId, data, listenerId = spec.id) => this.#mesh.send(shardId, listenerId, data),
+      ping: this.#ping,
     };
     const handler = await loadHandler(spec);
     const onShardMessage = handler.shardMessage?.bind(handler);
     const common = { spec, context, ...(onShardMessage === undefined ? {} : { onShardMessage }) };
+    if (spec.kind === 'icmp') {
+      const icmp = handler as IcmpHandler;
+      await icmp.setup?.(context);
+      this.#icmp?.setHandler(icmp, context);
+      this.#listeners.set(spec.id, common);
+      return;
+    }
     if (spec.kind === 'tcp' || spec.kind === 'udp') {
       const typed = handler as TcpHandler | UdpHandler;
       await typed.setup?.(context);
@@ -241,7 +279,7 @@ export class Shard {
         handler: listener.udp,
         context: listener.context,
         counters: this.#udpCounters,
-        base: udpCounterBase(portIndex, this.#init.shards, this.#init.shardId),
+        base: this.#udpBase(port, portIndex),
         reportError: (error) => this.#reportHandlerError(listenerId, error),
       });
       await udpPort.open();
@@ -253,6 +291,12 @@ export class Shard {
       } catch {}
       this.#post({ type: 'udp-failed', fd, error: serializeError(error) });
     }
+  }
+
+  #udpBase(port: number, portIndex: number): number {
+    const base = udpCounterBase(portIndex, this.#init.shards, this.#init.shardId);
+    this.#udpPortBases.set(port, base);
+    return base;
   }
 
   #onShardMessage(listenerId: number, data: Uint8Array, from: number): void {
@@ -393,6 +437,7 @@ export class Shard {
     for (const listener of this.#listeners.values()) listener.kernel?.close();
     await Promise.all(this.#udpPorts.map((udpPort) => udpPort.close()));
     this.#mesh.close();
+    this.#icmp?.close();
     // Connections handed off before the coordinator stopped accepting are still ours to serve.
     this.#takeControlRecords();
     for (const listener of this.#listeners.values()) {
