@@ -307,6 +307,8 @@ export class BatchedUdpPort {
       }
     }
     this.#inBatch = false;
+    // Published before the replies leave too, so that a peer that got its answer finds it counted.
+    this.#onCounters?.(this);
     this.#flush();
     this.#onCounters?.(this);
     if (thrown !== undefined) throw thrown.error;
