@@ -280,3 +280,32 @@ export class IcmpIdentifiersExhaustedError extends SockshardError {
     Object.defineProperty(this, 'target', { value: target, enumerable: true });
   }
 }
+
+/** Work handed to `context.offload()` failed in the pool; `cause` is its error. */
+export class OffloadError extends SockshardError {
+  constructor(cause: unknown) {
+    super('ERR_OFFLOAD', `offloaded work failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** Work handed to `context.offload()` did not finish in time; it was aborted. */
+export class OffloadTimeoutError extends SockshardError {
+  declare readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    super('ERR_OFFLOAD_TIMEOUT', `offloaded work did not finish within ${timeoutMs} ms`);
+    Object.defineProperty(this, 'timeoutMs', { value: timeoutMs, enumerable: true });
+  }
+}
+
+/** `context.offload()` on an engine created without the `offload` option. */
+export class OffloadUnavailableError extends SockshardError {
+  constructor() {
+    super(
+      'ERR_OFFLOAD_UNAVAILABLE',
+      'this engine has no offload pool: createEngine({ offload: { module } })',
+    );
+  }
+}

@@ -15,6 +15,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TransferListItem } from 'node:worker_threads';
 import type { EchoPacket, IcmpErrorPacket, OtherIcmpPacket } from './icmp/icmp-packet.js';
 import type { PingOptions, PingResult } from './icmp/ping-tracker.js';
 
@@ -40,6 +41,20 @@ export interface ShardContext {
    * engine does not serve ICMP.
    */
   ping(host: string, options?: PingOptions): Promise<PingResult>;
+  /**
+   * Runs the engine's offload task module on `input` in this shard's piscina pool and resolves with its
+   * result, so CPU-heavy work does not stall the shard's event loop. `input` and the result are copied
+   * (structured clone) unless listed in `options.transfer`. Rejects with ERR_OFFLOAD (the task threw),
+   * ERR_OFFLOAD_TIMEOUT, or ERR_OFFLOAD_UNAVAILABLE (no `offload` option on the engine).
+   */
+  offload<Output = unknown, Input = unknown>(input: Input, options?: OffloadOptions): Promise<Output>;
+}
+
+export interface OffloadOptions {
+  /** ArrayBuffers (and other transferables) to move to the pool thread instead of copying. */
+  readonly transfer?: readonly TransferListItem[];
+  /** Overrides the engine's `offload.timeoutMs` for this task; 0 = none. */
+  readonly timeoutMs?: number;
 }
 
 /** Receives what other shards sent with `context.sendToShard`. */

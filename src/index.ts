@@ -21,6 +21,7 @@ export {
   type HttpHandler,
   type HttpRequestHandler,
   type IcmpHandler,
+  type OffloadOptions,
   type ShardContext,
   type ShardMessageHook,
   type TcpHandler,

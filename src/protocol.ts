@@ -73,6 +73,17 @@ export interface ShardInit {
   readonly listeners: readonly ListenerSpec[];
   /** Present when the engine serves ICMP (engine.icmp()). */
   readonly icmp?: ShardIcmpInit;
+  /** Present when the engine has an offload pool. */
+  readonly offload?: OffloadSettings;
+}
+
+/** A shard's piscina pool for `context.offload()`. */
+export interface OffloadSettings {
+  /** The task module (file: URL) whose default export runs in the pool's threads. */
+  readonly module: string;
+  readonly threadsPerShard: number;
+  /** Default per-task timeout; 0 = none. */
+  readonly timeoutMs: number;
 }
 
 /** A shard's share of ICMP: its two rings with the coordinator's raw socket, and its identifiers. */

@@ -284,6 +284,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         meshIn,
         listeners: specs,
         ...(this.#icmp === undefined ? {} : { icmp: this.#icmp.shardInit(shardId) }),
+        ...(this.options.offload === undefined ? {} : { offload: this.options.offload }),
       };
       this.#inits.push(init);
       this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#shardOptions()));

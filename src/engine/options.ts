@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
 import { nativeAvailable } from '../native/binding.js';
-import type { HttpServerSettings } from '../protocol.js';
+import type { HttpServerSettings, OffloadSettings } from '../protocol.js';
 
 /**
  * How the coordinator picks a shard for each accepted connection.
@@ -37,6 +37,16 @@ export interface EngineOptions {
    * window is immediate, then the back-off starts at 100 ms and doubles up to 5 s.
    */
   readonly restart?: false | RestartPolicy;
+  /**
+   * A piscina pool for `context.offload()`: `module`'s default export runs CPU-heavy work off the shards'
+   * event loops. `threads` (default: os.availableParallelism()) is shared out among the shards, at
+   * least one each; `timeoutMs` (default 0: none) bounds each task.
+   */
+  readonly offload?: {
+    readonly module: HandlerModule;
+    readonly threads?: number;
+    readonly timeoutMs?: number;
+  };
   /** An opt-in Prometheus endpoint (GET /metrics) served by the coordinator. Default: none. */
   readonly metrics?: { readonly port: number; readonly host?: string };
   /**
@@ -100,6 +110,7 @@ export interface ResolvedEngineOptions {
   readonly metrics?: { readonly port: number; readonly host: string };
   readonly handleSignals: boolean;
   readonly closeTimeoutMs: number;
+  readonly offload?: OffloadSettings;
 }
 
 export interface UdpOptions {
@@ -172,12 +183,14 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('options', 'must be an object');
   const controlRingBytes = powerOfTwo('controlRingBytes', options.controlRingBytes ?? 1 << 16);
+  const shards = integer('shards', options.shards ?? os.availableParallelism(), 1, 256);
   return {
-    shards: integer('shards', options.shards ?? os.availableParallelism(), 1, 256),
+    shards,
     controlRingBytes,
     meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
     restart: restartPolicy(options.restart),
     handleSignals: options.handleSignals ?? false,
+    ...(options.offload === undefined ? {} : { offload: offloadSettings(options.offload, shards) }),
     closeTimeoutMs: integer('closeTimeoutMs', options.closeTimeoutMs ?? 5_000, 0, 2 ** 31 - 1),
     ...(options.metrics === undefined
       ? {}
@@ -203,6 +216,17 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
       ),
     },
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+  };
+}
+
+function offloadSettings(offload: NonNullable<EngineOptions['offload']>, shards: number): OffloadSettings {
+  if (typeof offload !== 'object' || offload === null)
+    throw new InvalidOptionError('offload', 'must be { module }');
+  const threads = integer('offload.threads', offload.threads ?? os.availableParallelism(), 1, 1_024);
+  return {
+    module: handlerUrl('offload.module', offload.module),
+    threadsPerShard: Math.max(1, Math.round(threads / shards)),
+    timeoutMs: integer('offload.timeoutMs', offload.timeoutMs ?? 0, 0, 2 ** 31 - 1),
   };
 }
 

@@ -3,10 +3,11 @@ import http from 'node:http';
 import net from 'node:net';
 import type stream from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { IcmpUnavailableError } from '../errors.js';
+import { IcmpUnavailableError, OffloadUnavailableError } from '../errors.js';
 import type {
   HttpHandler,
   IcmpHandler,
+  OffloadOptions,
   ShardContext,
   ShardMessageHook,
   TcpHandler,
@@ -47,6 +48,7 @@ import {
 } from '../protocol.js';
 import { RingConsumer } from '../ring/index.js';
 import { loadHandler } from './handler-module.js';
+import { OffloadPool } from './offload-pool.js';
 import { ShardIcmp } from './shard-icmp.js';
 import { ShardMesh } from './shard-mesh.js';
 import { DgramUdpPort } from './udp-port.js';
@@ -91,6 +93,11 @@ export class Shard {
   readonly #icmp: ShardIcmp | undefined;
   /** Counter line of each UDP port this shard serves, by port (for ICMP unreachables about it). */
   readonly #udpPortBases = new Map<number, number>();
+  readonly #offloadPool: OffloadPool | undefined;
+  readonly #offload = <Output, Input>(input: Input, options?: OffloadOptions): Promise<Output> =>
+    this.#offloadPool === undefined
+      ? Promise.reject(new OffloadUnavailableError())
+      : this.#offloadPool.run<Input, Output>(input, options);
   readonly #ping = (host: string, options?: PingOptions): Promise<PingResult> =>
     this.#icmp === undefined
       ? Promise.reject(
@@ -111,6 +118,7 @@ export class Shard {
     this.#counters = new Int32Array(init.counters);
     this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
     this.#udpCounters = new Float64Array(init.udpCounters);
+    if (init.offload !== undefined) this.#offloadPool = new OffloadPool(init.offload);
     if (init.icmp !== undefined) {
       this.#icmp = new ShardIcmp(init.icmp, init.shardId, {
         udpUnreachable: (port) => {
@@ -158,6 +166,7 @@ export class Shard {
       listenerId: spec.id,
       sendToShard: (shardId, data, listenerId = spec.id) => this.#mesh.send(shardId, listenerId, data),
       ping: this.#ping,
+      offload: this.#offload,
     };
     const handler = await loadHandler(spec);
     const onShardMessage = handler.shardMessage?.bind(handler);
@@ -438,6 +447,7 @@ export class Shard {
     await Promise.all(this.#udpPorts.map((udpPort) => udpPort.close()));
     this.#mesh.close();
     this.#icmp?.close();
+    await this.#offloadPool?.close();
     // Connections handed off before the coordinator stopped accepting are still ours to serve.
     this.#takeControlRecords();
     for (const listener of this.#listeners.values()) {

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/index.js';
+import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { useTeardown } from '../helpers/sockets.js';
+
+const defer = useTeardown();
+const task = new URL('../fixtures/offload/task.ts', import.meta.url);
+
+async function offloadEngine(withPool = true) {
+  const engine = createEngine({
+    shards: 1,
+    ...(withPool ? { offload: { module: task, threads: 1 } } : {}),
+  }).http({ port: 0, handler: fixtureHandler('offload-http.ts') });
+  await engine.start();
+  defer(() => engine.close({ timeoutMs: 500 }));
+  const base = `http://127.0.0.1:${portOf(engine)}`;
+  const get = async (path: string) => {
+    const response = await fetch(`${base}${path}`, { headers: { connection: 'close' } });
+    return [response.status, await response.json()] as const;
+  };
+  return { engine, get };
+}
+
+describe('context.offload()', () => {
+  it('runs the task in the pool while the shard keeps serving', async () => {
+    const { get } = await offloadEngine();
+    const finished: string[] = [];
+    // One shard: were the 400 ms of CPU inline, the light request would wait behind it.
+    const heavy = get('/burn?ms=400').then((r) => {
+      finished.push('heavy');
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const light = await get('/light');
+    finished.push('light');
+    expect(light).toEqual([200, { light: true }]);
+    expect(await heavy).toEqual([200, { burned: 400, spins: true }]);
+    expect(finished).toEqual(['light', 'heavy']);
+  });
+
+  it('turns a throwing task into ERR_OFFLOAD and a slow one into ERR_OFFLOAD_TIMEOUT', async () => {
+    const { get } = await offloadEngine();
+    expect(await get('/fail')).toEqual([
+      500,
+      { code: 'ERR_OFFLOAD', message: expect.stringContaining('on purpose') },
+    ]);
+    expect(await get('/slow?timeout=50')).toEqual([
+      500,
+      { code: 'ERR_OFFLOAD_TIMEOUT', message: expect.any(String) },
+    ]);
+    // The pool survives both.
+    expect(await get('/burn?ms=1')).toEqual([200, { burned: 1, spins: true }]);
+  });
+
+  it('moves transferables instead of copying them', async () => {
+    const { get } = await offloadEngine();
+    expect(await get('/transfer')).toEqual([200, { length: 4096, detachedHere: true }]);
+  });
+
+  it('rejects with ERR_OFFLOAD_UNAVAILABLE without an offload pool', async () => {
+    const { get } = await offloadEngine(false);
+    expect(await get('/burn?ms=1')).toEqual([
+      500,
+      { code: 'ERR_OFFLOAD_UNAVAILABLE', message: expect.any(String) },
+    ]);
+  });
+});
