@@ -1,4 +1,3 @@
-import { closeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type stream from 'node:stream';
@@ -14,7 +13,7 @@ import type {
   UdpHandler,
 } from '../handler.js';
 import type { PingOptions, PingResult } from '../icmp/ping-tracker.js';
-import { listen } from '../native/binding.js';
+import { close as closeFd, listen } from '../native/binding.js';
 import {
   ADDRESS_BUCKETS,
   COUNTER_ACCEPTED,
@@ -296,7 +295,7 @@ export class Shard {
       this.#post({ type: 'udp-bound', fd });
     } catch (error) {
       try {
-        closeSync(fd);
+        closeFd(fd);
       } catch {}
       this.#post({ type: 'udp-failed', fd, error: serializeError(error) });
     }
@@ -336,7 +335,7 @@ export class Shard {
       Atomics.sub(this.#addresses, addressBucket, 1);
       // The fd is ours now: close it, or it leaks.
       try {
-        closeSync(fd);
+        closeFd(fd);
       } catch {}
       this.#count(COUNTER_ADOPT_FAILED);
       this.#reportHandlerError(listenerId, error);

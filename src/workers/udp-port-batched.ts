@@ -1,5 +1,5 @@
-import { closeSync } from 'node:fs';
 import type { UdpContext, UdpPeer } from '../handler.js';
+import { close as closeFd } from '../native/binding.js';
 import {
   UDP_BYTES_IN,
   UDP_BYTES_OUT,
@@ -89,6 +89,6 @@ export class BatchedUdpService {
     this.#socket.close();
     this.#publish(this.#socket);
     // Unlike node:dgram, the batched port leaves the fd to its owner.
-    closeSync(this.#options.fd);
+    closeFd(this.#options.fd);
   }
 }
