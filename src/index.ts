@@ -1,5 +1,11 @@
 export { type CloseOptions, createEngine, Engine, type EngineEvents } from './engine/engine.js';
-export type { EngineStats, ListenerStats, ShardStats, UdpPortStats } from './engine/engine-stats.js';
+export type {
+  EngineStats,
+  EngineTotals,
+  ListenerStats,
+  ShardStats,
+  UdpPortStats,
+} from './engine/engine-stats.js';
 export type { IcmpStats } from './engine/icmp-router.js';
 export type {
   BalanceStrategy,
@@ -8,6 +14,7 @@ export type {
   HandlerModule,
   HttpOptions,
   IcmpOptions,
+  ResolvedEngineOptions,
   RestartPolicy,
   TcpOptions,
   UdpOptions,
@@ -29,6 +36,7 @@ export {
   type UdpHandler,
   type UdpPeer,
 } from './handler.js';
+export type { IcmpDropReason, RoutedKind } from './icmp/demux.js';
 export {
   EchoPacket,
   IcmpErrorPacket,
@@ -36,5 +44,8 @@ export {
   type IcmpPacket,
   OtherIcmpPacket,
 } from './icmp/icmp-packet.js';
+export type { IcmpParseFailure } from './icmp/parse.js';
+export type { PingStatisticsSummary, RttSummary } from './icmp/ping-statistics.js';
 export type { PingOptions, PingResult, ProbeOutcome, ProbeStatus } from './icmp/ping-tracker.js';
+export type { OffloadSettings } from './protocol.js';
 export * from './ring/index.js';

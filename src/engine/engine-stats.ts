@@ -110,12 +110,13 @@ export interface ListenerStats {
   readonly refusedPerAddress: number;
 }
 
-type Totals = Omit<ShardStats, 'shardId' | 'alive' | 'controlRing'>;
+/** Every shard's counters summed. */
+export type EngineTotals = Omit<ShardStats, 'shardId' | 'alive' | 'controlRing'>;
 
 /** A snapshot read from shared memory: no message goes to any shard. */
 export interface EngineStats {
   readonly shards: readonly ShardStats[];
-  readonly total: Totals;
+  readonly total: EngineTotals;
   readonly listeners: readonly ListenerStats[];
   readonly udp: readonly UdpPortStats[];
   /** Present when the engine serves ICMP. */
@@ -180,7 +181,7 @@ export function engineStats(
   icmp?: IcmpStats,
 ): EngineStats {
   const perShard = shards.map(shardStats);
-  const total: Record<keyof Totals, number> = {
+  const total: Record<keyof EngineTotals, number> = {
     connections: 0,
     restarts: 0,
     connectionsLost: 0,
@@ -201,7 +202,7 @@ export function engineStats(
     kernelRefused: 0,
   };
   for (const shard of perShard) {
-    for (const key of Object.keys(total) as (keyof Totals)[]) total[key] += shard[key];
+    for (const key of Object.keys(total) as (keyof EngineTotals)[]) total[key] += shard[key];
   }
   return {
     shards: perShard,

@@ -49,7 +49,9 @@ describe('ICMP through the coordinator and the rings', () => {
       await engine.start();
       defer(() => engine.close({ timeoutMs: 200 }));
       const sessions = [await probeSession(portOf(engine)), await probeSession(portOf(engine))];
-      defer(() => sessions.forEach((s) => s.socket.destroy()));
+      defer(() => {
+        for (const s of sessions) s.socket.destroy();
+      });
       expect(sessions.map((s) => s.shard).sort()).toEqual([0, 1]);
       const results = await Promise.all(sessions.map((s) => s.ask<PingReply>('ping 300')));
       for (const result of results) {

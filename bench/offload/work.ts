@@ -1,0 +1,26 @@
+/**
+ * The CPU-heavy part of a request, the same code inline and offloaded: `iterations` rounds of SHA-256
+ * over a 1 KiB buffer (calibrated by bench/offload.ts to about 5 ms and passed in the environment).
+ */
+import { createHash } from 'node:crypto';
+
+const block = Buffer.alloc(1024, 7);
+
+export function work(iterations: number): string {
+  let digest: Buffer = block;
+  for (let i = 0; i < iterations; i++) digest = createHash('sha256').update(block).update(digest).digest();
+  return digest.toString('hex', 0, 8);
+}
+
+export const ITERATIONS_ENV = 'SOCKSHARD_BENCH_WORK_ITERATIONS';
+
+export function iterationsFromEnv(): number {
+  const iterations = Number(process.env[ITERATIONS_ENV]);
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${ITERATIONS_ENV} is not set`);
+  return iterations;
+}
+
+/** The offload task module: piscina runs this default export. */
+export default function task(iterations: number): string {
+  return work(iterations);
+}
