@@ -28,6 +28,11 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     tryIt: ({ host, port }) => `dig @${host} -p ${port} example.test A +short`,
   },
   {
+    name: 'icmp-monitor',
+    summary: 'pings hosts from every shard and serves the table as JSON (engine.icmp, needs CAP_NET_RAW)',
+    tryIt: (running) => `curl ${exampleUrl(running)}`,
+  },
+  {
     name: 'resp-server',
     summary: 'a small Redis-protocol server: PING, SET, GET, INCR, ... (engine.tcp)',
     tryIt: ({ host, port }) =>

@@ -23,10 +23,10 @@ describe('sockshard usage errors', () => {
   });
 
   it('an unknown example names the choices', async () => {
-    const { code, stderr } = await runCli(['serve', 'icmp-monitor']);
+    const { code, stderr } = await runCli(['serve', 'no-such-example']);
     expect(code).toBe(1);
     expect(stderr).toContain(
-      "value 'icmp-monitor' is invalid for argument 'example'. Allowed choices are tcp-echo, http-hello, udp-dns, resp-server",
+      "value 'no-such-example' is invalid for argument 'example'. Allowed choices are tcp-echo, http-hello, udp-dns, icmp-monitor, resp-server",
     );
     expect(stderr).toContain('(sockshard serve --help for usage)');
   });
