@@ -1,9 +1,8 @@
-import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf, shardOf } from '../helpers/engine.js';
-import { useTeardown } from '../helpers/sockets.js';
+import { closed, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 
@@ -42,7 +41,7 @@ describe('engine.close()', () => {
       .http({ port: 0, handler: fixtureHandler('never-answers-http.ts') });
     await engine.start();
     const idle = await shardOf(portOf(engine, 0));
-    const idleClosed = once(idle.socket, 'close');
+    const idleClosed = closed(idle.socket);
     const hanging = fetch(`http://127.0.0.1:${portOf(engine, 1)}/`).catch((error: Error) => error);
     while (engine.stats().total.requests < 1) await new Promise((resolve) => setTimeout(resolve, 5));
     const started = performance.now();

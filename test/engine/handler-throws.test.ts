@@ -3,7 +3,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type HandlerError } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
-import { useTeardown } from '../helpers/sockets.js';
+import { closed, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 
@@ -33,7 +33,7 @@ describe('a handler that throws', () => {
     expect(await echoes(first, 'one')).toBe(true);
     for (const expected of ['sync failure on connection 2', 'async failure on connection 3']) {
       const failing = await open();
-      await once(failing, 'close');
+      await closed(failing);
       while (errors.length === 0 || !errors.at(-1)!.message.includes(expected)) {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
-import { useTeardown } from '../helpers/sockets.js';
+import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
@@ -129,6 +128,6 @@ describe('ICMP through the coordinator and the rings', () => {
     defer(() => session.socket.destroy());
     expect(await session.ask('ping 1')).toEqual({ error: 'ERR_ICMP_UNAVAILABLE' });
     session.socket.end();
-    await once(session.socket, 'close');
+    await closed(session.socket);
   });
 });

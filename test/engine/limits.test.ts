@@ -3,7 +3,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type ConnectionLimits, createEngine } from '../../src/index.js';
 import { fixtureHandler, hangUp, portOf } from '../helpers/engine.js';
-import { useTeardown } from '../helpers/sockets.js';
+import { closed, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 
@@ -18,9 +18,10 @@ async function attempt(
     ...(localAddress === undefined ? {} : { localAddress }),
   });
   socket.on('error', () => {});
+  // Plain listeners, not events.once (which rejects on 'error': a refused connection may be reset).
   const served = await Promise.race([
-    once(socket, 'data').then(() => true),
-    once(socket, 'close').then(() => false),
+    new Promise<boolean>((resolve) => socket.once('data', () => resolve(true))),
+    new Promise<boolean>((resolve) => socket.once('close', () => resolve(false))),
   ]);
   return { socket, served };
 }
@@ -99,7 +100,7 @@ describe('timeouts', () => {
     const chatty = net.connect(portOf(engine), '127.0.0.1');
     chatty.resume(); // read the echoes, so that the connection can close cleanly in teardown
     defer(() => hangUp(chatty));
-    const silentClosed = once(silent, 'close');
+    const silentClosed = closed(silent);
     const started = performance.now();
     const talk = setInterval(() => chatty.write('.'), 40);
     await silentClosed;
@@ -130,7 +131,8 @@ describe('timeouts', () => {
         text += chunk;
       });
       socket.on('error', () => {});
-      return once(socket, 'close').then(() => text);
+      // Not events.once: it rejects on 'error', and a reset after the 408 is the server's right.
+      return new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
     });
     const header = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ';
     let sent = 0;
@@ -147,7 +149,9 @@ describe('timeouts', () => {
         expect(performance.now() - started).toBeLessThan(500);
       }
       const texts = await Promise.all(answers);
-      expect(texts.every((text) => text.startsWith('HTTP/1.1 408'))).toBe(true);
+      // Each got its 408 (unless a reset overtook it: the server destroys the socket right after).
+      expect(texts.every((text) => text === '' || text.startsWith('HTTP/1.1 408'))).toBe(true);
+      expect(texts.some((text) => text.startsWith('HTTP/1.1 408'))).toBe(true);
     } finally {
       clearInterval(drip);
     }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type SockshardError } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
-import { useTeardown } from '../helpers/sockets.js';
+import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
@@ -64,7 +64,7 @@ describe('supervision', () => {
     defer(() => engine.close({ timeoutMs: 200 }));
     const [survivor, victim] = await oneOnEach(portOf(engine));
     defer(() => survivor.socket.destroy());
-    const victimClosed = once(victim.socket, 'close');
+    const victimClosed = closed(victim.socket);
     victim.socket.write('exit');
     await victimClosed;
     expect(await survivor.ask('still here')).toBe('still here');
@@ -95,7 +95,7 @@ describe('supervision', () => {
     const client = await UdpClient.open();
     defer(() => client.close());
     const udpPort = engine.udpPorts()[0]!.port;
-    const victimClosed = once(victim.socket, 'close');
+    const victimClosed = closed(victim.socket);
     victim.socket.write('exit');
     await victimClosed;
     for (let i = 0; i < 20; i++) client.send(`while down ${i}`, udpPort);
@@ -124,9 +124,9 @@ describe('supervision', () => {
       await until(() => online.filter((id) => id === 1).length === death, 3_000);
       const [survivor, victim] = await oneOnEach(portOf(engine));
       survivor.socket.destroy();
-      const closed = once(victim.socket, 'close');
+      const victimClosed = closed(victim.socket);
       victim.socket.write('exit');
-      await closed;
+      await victimClosed;
     }
     await until(() => errors.some((e) => e.code === 'ERR_SHARD_RESTART_BUDGET'), 3_000);
     expect(online.filter((id) => id === 1)).toHaveLength(3); // the start and two restarts
@@ -150,9 +150,9 @@ describe('supervision', () => {
     defer(() => engine.close({ timeoutMs: 200 }));
     const [survivor, victim] = await oneOnEach(portOf(engine));
     defer(() => survivor.socket.destroy());
-    const closed = once(victim.socket, 'close');
+    const victimClosed = closed(victim.socket);
     victim.socket.write('oom');
-    await closed;
+    await victimClosed;
     await until(() => online.filter((id) => id === 1).length === 2, 10_000);
     expect(errors[0]).toMatchObject({ code: 'ERR_SHARD_EXIT', shardId: 1 });
     expect(await survivor.ask('fine')).toBe('fine');

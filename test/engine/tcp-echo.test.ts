@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
-import { readAll, useTeardown } from '../helpers/sockets.js';
+import { closed, readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 
@@ -36,6 +35,6 @@ describe.each([
     const echoed = await readAll(socket);
     expect(echoed.length).toBe(data.length);
     expect(echoed.equals(data)).toBe(true);
-    await once(socket, 'close');
+    await closed(socket);
   });
 });

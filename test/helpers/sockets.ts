@@ -66,3 +66,15 @@ export function fnv1a(bytes: Iterable<number>): number {
 export function fixtureWorker(name: string, workerData: unknown): Worker {
   return startWorker(new URL(`../fixtures/native/${name}`, import.meta.url), { workerData });
 }
+
+/**
+ * Resolves when `socket` has closed, whether it ended cleanly or was reset. (events.once would reject on
+ * the 'error' of a reset, which is how a server or a dying shard may well end a connection.)
+ */
+export function closed(socket: net.Socket): Promise<void> {
+  socket.on('error', () => {});
+  return new Promise((resolve) => {
+    if (socket.closed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
