@@ -17,6 +17,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { canTransferSockets } from '../src/engine/socket-transfer.js';
 import { CPU_ITERATIONS_ENV, CPU_PATH, cpuBody, HELLO_BODY, HELLO_PATH } from './http/app.js';
 import { BenchChild } from './http/child.js';
 import { busyFraction, machineTimes, processCpuSeconds } from './http/cpu-time.js';
@@ -99,8 +100,19 @@ const sockshard = (name: string, balance: string, note: string): Contender => ({
   module: sockshardServer,
   args: ['--shards', String(CORES), '--balance', balance],
 });
+// Node 24+ can move a net.Socket to a worker by postMessage: then sockshard's other handoff is measured too.
+const TRANSFER = await canTransferSockets();
 const CONTENDERS: readonly Contender[] = [
   sockshard('sockshard', 'least-connections', ' (the default)'),
+  ...(TRANSFER
+    ? [
+        {
+          ...sockshard('sockshard-transfer', 'least-connections', ''),
+          description: `sockshard http, ${CORES} shards, handoff 'transfer': Node accepts and moves the socket by postMessage`,
+          args: ['--shards', String(CORES), '--balance', 'least-connections', '--handoff', 'transfer'],
+        },
+      ]
+    : []),
   sockshard('sockshard-kernel', 'kernel', ': SO_REUSEPORT socket per shard, no coordinator hop'),
   sockshard('sockshard-rr', 'round-robin', ''),
   {
@@ -117,12 +129,14 @@ const CONTENDERS: readonly Contender[] = [
   },
 ];
 const HEADLINE = 'sockshard';
-const SKIPPED = [
-  {
-    contender: 'sockshard-node26-transfer',
-    reason: `Node 26 moves a net.Socket to a worker (worker.postMessage({ socket }, [socket])); this is Node ${process.version}, which has no such transfer`,
-  },
-];
+const SKIPPED = TRANSFER
+  ? []
+  : [
+      {
+        contender: 'sockshard-transfer',
+        reason: `handoff 'transfer' needs a Node that moves a net.Socket to a worker by postMessage (24+ here); this is ${process.version}`,
+      },
+    ];
 
 interface Scenario {
   readonly name: string;

@@ -7,6 +7,8 @@
  * drain, errors), which never carry payload bytes or fds.
  */
 
+import type { Socket } from 'node:net';
+
 /** The kinds of listener a shard can serve. */
 export type ListenerKind = 'tcp' | 'http' | 'udp' | 'icmp';
 
@@ -156,6 +158,16 @@ export const SHARD_MESSAGE_HEADER_BYTES = 8;
 
 /** Coordinator → shard messages. */
 export type CoordinatorMessage =
+  /**
+   * handoff 'transfer' (Node 26+): a connection Node accepted, moved to the shard with the message itself.
+   * The one case where a connection travels by postMessage: that is the only way Node moves a socket.
+   */
+  | {
+      readonly type: 'adopt';
+      readonly listenerId: number;
+      readonly addressBucket: number;
+      readonly socket: Socket;
+    }
   | { readonly type: 'drain'; readonly timeoutMs: number }
   /** balance 'kernel': listen now (shard 0 first, on port 0 it picks the port the others then take). */
   | { readonly type: 'listen'; readonly listenerId: number; readonly port: number };

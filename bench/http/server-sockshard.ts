@@ -8,14 +8,15 @@ import { type BalanceStrategy, createEngine } from '../../src/index.js';
 import { runServerChild } from './server-child.js';
 
 const { values } = parseArgs({
-  options: { shards: { type: 'string' }, balance: { type: 'string' } },
+  options: { shards: { type: 'string' }, balance: { type: 'string' }, handoff: { type: 'string' } },
   strict: true,
 });
 const MAX_LOGGED = 5;
 
 runServerChild(async () => {
   const balance = (values.balance ?? 'least-connections') as BalanceStrategy;
-  const engine = createEngine({ shards: Number(values.shards) });
+  const handoff = (values.handoff ?? 'native') as 'native' | 'transfer';
+  const engine = createEngine({ shards: Number(values.shards), handoff });
   let engineErrors = 0;
   let unexpectedShardExits = 0;
   let logged = 0;

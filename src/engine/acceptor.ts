@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { SockshardError } from '../errors.js';
 import {
   ACCEPTED_ADDRESS_HASH,
@@ -15,6 +16,7 @@ import { ADDRESS_BUCKET_MASK } from '../protocol.js';
 import type { Balancer } from './balancer.js';
 import type { ConnectionLimits, ResolvedListener } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
+import { addressHash } from './socket-transfer.js';
 
 /** Connections accepted per native call (and per JS callback). */
 const ACCEPT_BATCH = 64;
@@ -47,6 +49,7 @@ export class Acceptor {
   #fd = -1;
   #handle: AcceptHandle | undefined;
   #backoff: NodeJS.Timeout | undefined;
+  #server: net.Server | undefined;
 
   constructor(
     listener: ResolvedListener,
@@ -63,8 +66,21 @@ export class Acceptor {
   }
 
   /** Binds, listens and starts accepting. Throws a SyscallError (EADDRINUSE, EACCES, ...) naming the port. */
-  open(): void {
+  async open(handoff: 'native' | 'transfer'): Promise<void> {
     const { host, port, backlog } = this.listener;
+    if (handoff === 'transfer') {
+      const server = net.createServer({ pauseOnConnect: true }, this.#onSocket);
+      this.#server = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, backlog }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      this.port = (server.address() as net.AddressInfo).port;
+      return;
+    }
     const bound = listen({ host, port, backlog });
     this.#fd = bound.fd;
     this.port = bound.port;
@@ -83,31 +99,17 @@ export class Acceptor {
     const out = this.#out;
     const shards = this.#shards;
     const id = this.listener.id;
-    const { maxConnections, maxConnectionsPerAddress } = this.#limits;
-    let open = maxConnections === 0 ? 0 : shards.reduce((total, shard) => total + shard.openConnections(), 0);
+    let open = this.#openConnections();
     for (let i = 0; i < count; i++) {
       const fd = out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
       const hash = out[i * ACCEPTED_STRIDE + ACCEPTED_ADDRESS_HASH]!;
-      const bucket = hash & ADDRESS_BUCKET_MASK;
-      // Every refusal closes the fd at once (the client sees the connection close) and is counted.
-      if (maxConnections !== 0 && open >= maxConnections) {
-        close(fd);
-        this.refusedMaxConnections++;
-        continue;
-      }
-      if (maxConnectionsPerAddress !== 0 && this.#fromAddress(bucket) >= maxConnectionsPerAddress) {
-        close(fd);
-        this.refusedPerAddress++;
-        continue;
-      }
-      const shard = this.#balancer.next(hash);
+      const shard = this.#admit(hash, open);
+      // A refusal closes the fd at once (the client sees the connection close); #admit counted it.
       if (shard < 0) {
         close(fd);
-        if (shards.some((s) => s.alive)) this.refusedShardsFull++;
-        else this.dropped++;
         continue;
       }
-      if (!shards[shard]!.handoff(fd, id, bucket)) {
+      if (!shards[shard]!.handoff(fd, id, hash & ADDRESS_BUCKET_MASK)) {
         close(fd);
         this.dropped++;
         continue;
@@ -118,6 +120,49 @@ export class Acceptor {
     for (const shard of shards) shard.flush();
   };
 
+  /** Open connections over all shards, when maxConnections needs the figure (else 0: not read). */
+  #openConnections(): number {
+    if (this.#limits.maxConnections === 0) return 0;
+    return this.#shards.reduce((total, shard) => total + shard.openConnections(), 0);
+  }
+
+  /**
+   * The limits, then the balancer: the shard for a connection from `hash`, or -1 after counting why
+   * it is refused. `open` is the engine-wide count of open connections (see #openConnections).
+   */
+  #admit(hash: number, open: number): number {
+    const { maxConnections, maxConnectionsPerAddress } = this.#limits;
+    if (maxConnections !== 0 && open >= maxConnections) {
+      this.refusedMaxConnections++;
+      return -1;
+    }
+    if (
+      maxConnectionsPerAddress !== 0 &&
+      this.#fromAddress(hash & ADDRESS_BUCKET_MASK) >= maxConnectionsPerAddress
+    ) {
+      this.refusedPerAddress++;
+      return -1;
+    }
+    const shard = this.#balancer.next(hash);
+    if (shard < 0) {
+      if (this.#shards.some((s) => s.alive)) this.refusedShardsFull++;
+      else this.dropped++;
+    }
+    return shard;
+  }
+
+  /**
+   * handoff 'transfer': Node accepted `socket` (paused, so nothing was read) and it moves to its shard by
+   * postMessage, where Node supports that (Node 26); the limits and balancers are the same.
+   */
+  readonly #onSocket = (socket: net.Socket): void => {
+    this.accepted++;
+    const hash = addressHash(socket.remoteAddress);
+    const shard = this.#admit(hash, this.#openConnections());
+    if (shard < 0) socket.destroy();
+    else this.#shards[shard]!.transfer(socket, this.listener.id, hash & ADDRESS_BUCKET_MASK);
+  };
+
   #fromAddress(bucket: number): number {
     let total = 0;
     for (const shard of this.#shards) total += shard.fromAddress(bucket);
@@ -126,6 +171,8 @@ export class Acceptor {
 
   /** Stops accepting and closes the listening socket; connections already handed off are not touched. */
   close(): void {
+    this.#server?.close();
+    this.#server = undefined;
     clearTimeout(this.#backoff);
     if (this.#handle !== undefined) stopAccepting(this.#handle);
     this.#handle = undefined;

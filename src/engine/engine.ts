@@ -45,6 +45,7 @@ import {
   type UdpOptions,
 } from './options.js';
 import { reviveError, type ShardEvents, ShardHandle } from './shard-handle.js';
+import { canTransferSockets } from './socket-transfer.js';
 import { bindUdpListener, closeUdpBindings, rebindUdp, type UdpBinding } from './udp-binder.js';
 
 /** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
@@ -203,9 +204,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       for (const binding of this.#udpBindings) this.#udpOwners.set(binding.port, binding.shards[0]!);
       this.#icmp?.start();
+      const handoff = await this.#handoff();
       for (const listener of this.#listeners) {
         if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
-        else this.#listenHere(listener);
+        else await this.#listenHere(listener, handoff);
       }
       const { metrics, handleSignals } = this.options;
       if (metrics !== undefined) {
@@ -353,7 +355,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  #listenHere(listener: Listener): void {
+  async #listenHere(listener: Listener, handoff: 'native' | 'transfer'): Promise<void> {
     const { config } = listener;
     if (config.balance === 'kernel') return;
     const acceptor = new Acceptor(
@@ -363,9 +365,24 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.options.limits,
       (error) => this.#report(error),
     );
-    acceptor.open();
     listener.acceptor = acceptor;
+    await acceptor.open(handoff);
     listener.port = acceptor.port;
+  }
+
+  /** The handoff path this Node supports and the options ask for. */
+  async #handoff(): Promise<'native' | 'transfer'> {
+    const wanted = this.options.handoff;
+    if (wanted === 'native') return 'native';
+    const supported = await canTransferSockets();
+    if (wanted === 'auto') return supported ? 'transfer' : 'native';
+    if (!supported) {
+      throw new InvalidOptionError(
+        'handoff',
+        `'transfer' needs a Node that moves sockets by postMessage (26+), this is ${process.version}`,
+      );
+    }
+    return 'transfer';
   }
 
   /** balance 'kernel': shard 0 binds first (and picks the port if it is 0), then the others join it. */

@@ -29,6 +29,13 @@ export interface EngineOptions {
   readonly shards?: number;
   /** Bytes in each shard's control ring (handoff records are 16 bytes). Default 64 KiB. */
   readonly controlRingBytes?: number;
+  /**
+   * How accepted TCP connections reach their shard. `native` (default): the addon accepts and the fd goes
+   * through the shard's control ring. `transfer`: Node accepts and moves the socket with postMessage,
+   * which needs Node 26+ (start() fails elsewhere). `auto`: `transfer` where Node supports it, else
+   * `native`. See the HTTP benchmark for how they compare.
+   */
+  readonly handoff?: 'native' | 'transfer' | 'auto';
   /** Bytes in each ring of the shard-to-shard mesh (one per ordered pair of shards). Default 64 KiB. */
   readonly meshRingBytes?: number;
   /**
@@ -104,6 +111,7 @@ export interface ResolvedEngineOptions {
   readonly shards: number;
   readonly controlRingBytes: number;
   readonly meshRingBytes: number;
+  readonly handoff: 'native' | 'transfer' | 'auto';
   readonly restart: false | Required<RestartPolicy>;
   readonly resourceLimits?: ResourceLimits;
   readonly limits: Required<ConnectionLimits>;
@@ -188,6 +196,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     shards,
     controlRingBytes,
     meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
+    handoff: oneOf('handoff', options.handoff ?? 'native', ['native', 'transfer', 'auto'] as const),
     restart: restartPolicy(options.restart),
     handleSignals: options.handleSignals ?? false,
     ...(options.offload === undefined ? {} : { offload: offloadSettings(options.offload, shards) }),
@@ -244,6 +253,13 @@ function restartPolicy(policy: EngineOptions['restart']): false | Required<Resta
     backoffMs: integer('restart.backoffMs', policy?.backoffMs ?? 100, 0, 2 ** 31 - 1),
     maxBackoffMs: integer('restart.maxBackoffMs', policy?.maxBackoffMs ?? 5_000, 0, 2 ** 31 - 1),
   };
+}
+
+function oneOf<T extends string>(option: string, value: unknown, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) {
+    throw new InvalidOptionError(option, `must be one of ${choices.join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
 }
 
 function powerOfTwo(option: string, value: number): number {

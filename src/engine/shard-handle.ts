@@ -1,4 +1,5 @@
-import type { ResourceLimits, Worker } from 'node:worker_threads';
+import type { Socket } from 'node:net';
+import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { HandlerError, HandlerLoadError, ShardExitError, type SockshardError } from '../errors.js';
 import {
   ADDRESS_BUCKETS,
@@ -229,6 +230,16 @@ export class ShardHandle implements Balanced {
     this.#words[word + UDP_SOCKET_PORT_INDEX] = portIndex;
     this.#producer.commit();
     await bound;
+  }
+
+  /** handoff 'transfer': moves a socket Node accepted to the shard, by postMessage (Node 26+). */
+  transfer(socket: Socket, listenerId: number, addressBucket: number): void {
+    this.worker.postMessage(
+      { type: 'adopt', listenerId, addressBucket, socket } satisfies CoordinatorMessage,
+      [socket as unknown as TransferListItem],
+    );
+    this.handedOff++;
+    Atomics.add(this.#addresses, addressBucket, 1);
   }
 
   /** Publishes staged handoffs and wakes the shard if it is parked (one notify per batch at most). */

@@ -343,6 +343,20 @@ export class Shard {
     }
   }
 
+  /** handoff 'transfer': a socket Node accepted in the coordinator and moved here (paused until now). */
+  #adoptTransferred(socket: net.Socket, listenerId: number, addressBucket: number): void {
+    const listener = this.#listeners.get(listenerId);
+    socket.once('close', () => Atomics.sub(this.#addresses, addressBucket, 1));
+    if (listener === undefined) {
+      socket.destroy();
+      this.#count(COUNTER_ADOPT_FAILED);
+      return;
+    }
+    this.#count(COUNTER_ADOPTED);
+    this.#serve(socket, listener);
+    socket.resume();
+  }
+
   #serve(socket: net.Socket, listener: ServedListener): void {
     // Nagle off, as net/http servers default to: a response written in several pieces must not wait 40 ms.
     socket.setNoDelay(true);
@@ -412,7 +426,9 @@ export class Shard {
   }
 
   #onMessage(message: CoordinatorMessage): void {
-    if (message.type === 'listen') this.#listenKernel(message.listenerId, message.port);
+    if (message.type === 'adopt')
+      this.#adoptTransferred(message.socket, message.listenerId, message.addressBucket);
+    else if (message.type === 'listen') this.#listenKernel(message.listenerId, message.port);
     else if (message.type === 'drain') void this.#drain(message.timeoutMs);
   }
 
