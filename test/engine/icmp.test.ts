@@ -6,12 +6,13 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
-const root = process.getuid?.() === 0;
-const needsRoot = root ? '' : ' (skipped: raw ICMP sockets need root or CAP_NET_RAW)';
+const root = icmpSkipReason === '';
+const needsRoot = icmpSkipNote;
 
 /** A line-oriented session with the icmp-probe TCP handler. */
 async function probeSession(port: number) {
@@ -99,7 +100,7 @@ describe('ICMP through the coordinator and the rings', () => {
     },
   );
 
-  it(`fails start() whole without CAP_NET_RAW, saying what it needs${root ? '' : ' (skipped: needs root to start a child as nobody)'}`, async () => {
+  it(`fails start() whole without CAP_NET_RAW, saying what it needs${icmpSkipNote}`, async () => {
     if (!root) return;
     const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
     const script = fileURLToPath(new URL('../fixtures/engine-icmp-unprivileged.ts', import.meta.url));

@@ -2,10 +2,11 @@ import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../examples/icmp-monitor/monitor.js';
 import { start } from '../../examples/icmp-monitor.js';
+import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
 import { useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
-const root = process.getuid?.() === 0;
+const root = icmpSkipReason === '';
 
 function status(
   port: number,
@@ -26,7 +27,7 @@ function status(
 
 describe('examples/icmp-monitor', () => {
   it.skipIf(!root)(
-    `pings its hosts from both shards and any shard serves the whole table${root ? '' : ' (skipped: needs root or CAP_NET_RAW)'}`,
+    `pings its hosts from both shards and any shard serves the whole table${icmpSkipNote}`,
     async () => {
       const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
       const { engine, port } = await start({ port: 0, hosts, intervalMs: 100, engine: { shards: 2 } });

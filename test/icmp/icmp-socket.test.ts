@@ -6,9 +6,10 @@ import { IcmpDemux } from '../../src/icmp/demux.js';
 import { echoRequestLength, readEchoTimestamp, writeEchoRequest } from '../../src/icmp/echo-request.js';
 import { isLoopbackIpv4 } from '../../src/icmp/ipv4-address.js';
 import { parseIcmp } from '../../src/icmp/parse.js';
+import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
 
-const root = process.getuid?.() === 0;
-const NEEDS_ROOT = root ? '' : ' (skipped: needs root or CAP_NET_RAW)';
+const root = icmpSkipReason === '';
+const NEEDS_ROOT = icmpSkipNote;
 const WAIT_MS = 2_000;
 
 const sockets: IcmpSocket[] = [];

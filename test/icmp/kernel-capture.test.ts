@@ -4,9 +4,10 @@ import { IcmpSocket } from '../../src/engine/icmp-socket.js';
 import { internetChecksum } from '../../src/icmp/checksum.js';
 import { IcmpDemux } from '../../src/icmp/demux.js';
 import { parseIcmp } from '../../src/icmp/parse.js';
+import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
 
-const root = process.getuid?.() === 0;
-const NEEDS_ROOT = root ? '' : ' (skipped: needs root or CAP_NET_RAW)';
+const root = icmpSkipReason === '';
+const NEEDS_ROOT = icmpSkipNote;
 const WAIT_MS = 2_000;
 
 const cleanups: (() => unknown)[] = [];
