@@ -47,6 +47,7 @@ import {
 } from '../protocol.js';
 import { RingConsumer } from '../ring/index.js';
 import { loadHandler } from './handler-module.js';
+import { isPromise } from './is-promise.js';
 import { OffloadPool } from './offload-pool.js';
 import { ShardIcmp } from './shard-icmp.js';
 import { ShardMesh } from './shard-mesh.js';
@@ -68,9 +69,6 @@ interface ServedListener {
 
 /** How often a draining shard looks for connections that have become idle (HTTP keep-alive). */
 const DRAIN_POLL_MS = 25;
-
-const isPromise = (value: unknown): value is Promise<unknown> =>
-  typeof (value as Promise<unknown> | undefined)?.then === 'function';
 
 /**
  * A shard: one worker thread with its own event loop. It adopts the connections the coordinator hands it

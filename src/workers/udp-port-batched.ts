@@ -9,6 +9,7 @@ import {
   UDP_OVERSIZED,
   UDP_SEND_ERRORS,
 } from '../protocol.js';
+import { isPromise } from './is-promise.js';
 import { BatchedUdpPort } from './udp-batched-port.js';
 import type { UdpPortOptions } from './udp-port.js';
 
@@ -16,9 +17,6 @@ import type { UdpPortOptions } from './udp-port.js';
 const SLAB_BUDGET = 1 << 20;
 const MAX_BATCH = 64;
 const MIN_BATCH = 4;
-
-const isPromise = (value: unknown): value is Promise<unknown> =>
-  typeof (value as Promise<unknown> | undefined)?.then === 'function';
 
 /**
  * One UDP socket served through the native batched path (`io: 'batched'`): recvmmsg lands a batch of

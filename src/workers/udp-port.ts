@@ -10,9 +10,7 @@ import {
   UDP_SEND_ERRORS,
   type UdpSettings,
 } from '../protocol.js';
-
-const isPromise = (value: unknown): value is Promise<unknown> =>
-  typeof (value as Promise<unknown> | undefined)?.then === 'function';
+import { isPromise } from './is-promise.js';
 
 /** What a UDP port needs from its shard. */
 export interface UdpPortOptions {

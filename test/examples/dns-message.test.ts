@@ -9,6 +9,7 @@ import {
   RCODE_NOTIMP,
   TYPE_A,
 } from '../../examples/udp-dns/dns-message.js';
+import { prng } from '../helpers/prng.js';
 
 const TYPE_AAAA = 28;
 
@@ -24,18 +25,6 @@ function header(reply: Uint8Array) {
     rcode: flags & 0xf,
     qdcount: view.getUint16(4),
     ancount: view.getUint16(6),
-  };
-}
-
-/** mulberry32: a seeded PRNG, so that a failure replays. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
 }
 

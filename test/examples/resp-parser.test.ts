@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_INLINE_BYTES, type RespCommand, RespParser } from '../../examples/resp-server/resp-parser.js';
+import { prng } from '../helpers/prng.js';
 
 function encode(...args: string[]): string {
   return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
@@ -7,18 +8,6 @@ function encode(...args: string[]): string {
 
 function texts(commands: RespCommand[]): string[][] {
   return commands.map((command) => command.map((arg) => arg.toString()));
-}
-
-/** A small seeded PRNG (mulberry32), so that a failure replays. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 const PIPELINE = [

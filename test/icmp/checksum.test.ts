@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { internetChecksum, onesComplementSum } from '../../src/icmp/checksum.js';
 import { ECHO_REPLY, PORT_UNREACHABLE } from '../fixtures/icmp/captured.js';
-import { below, prng } from '../fixtures/icmp/prng.js';
+import { below, prng } from '../helpers/prng.js';
 
 interface RawChecksum {
   createChecksum(...parts: { buffer: Buffer; offset: number; length: number }[]): number;

@@ -11,7 +11,7 @@ import {
   TIMESTAMP_REPLY,
 } from '../fixtures/icmp/captured.js';
 import { echo, icmp, icmpError, ipv4, sentEchoRequest, udpDatagram } from '../fixtures/icmp/packets.js';
-import { below, prng } from '../fixtures/icmp/prng.js';
+import { below, prng } from '../helpers/prng.js';
 
 const SEED = 0x5eed_1c39;
 const CASES = 30_000;
