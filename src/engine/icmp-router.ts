@@ -27,7 +27,6 @@ interface ShardLink {
   readonly packets: RingProducer;
   readonly receivedAt: Float64Array;
   readonly sends: RingConsumer;
-  readonly sendWords: Int32Array;
 }
 
 /**
@@ -75,7 +74,6 @@ export class IcmpRouter {
         packets,
         receivedAt: new Float64Array(packets.bytes.buffer, packets.bytes.byteOffset, packets.capacity >> 3),
         sends,
-        sendWords: new Int32Array(sends.bytes.buffer, sends.bytes.byteOffset, sends.capacity >> 2),
       });
     }
   }
@@ -109,7 +107,7 @@ export class IcmpRouter {
 
   async #pumpSends(link: ShardLink): Promise<void> {
     const onSend = (bytes: Uint8Array, offset: number, length: number): void => {
-      const destination = link.sendWords[(offset >> 2) + ICMP_SEND_DESTINATION]! >>> 0;
+      const destination = link.sends.words[(offset >> 2) + ICMP_SEND_DESTINATION]! >>> 0;
       let address = this.#addresses.get(destination);
       if (address === undefined) {
         address = formatIpv4(destination);

@@ -71,7 +71,6 @@ export class ShardHandle implements Balanced {
   /** How many times this shard has been restarted. */
   readonly restarts: number;
   readonly #producer: RingProducer;
-  readonly #words: Int32Array;
   readonly #counters: Int32Array;
   /** This shard's slice of the per-address table. */
   readonly #addresses: Int32Array;
@@ -102,8 +101,6 @@ export class ShardHandle implements Balanced {
     this.connectionsLost = lost;
     this.controlRing = init.control;
     this.#producer = new RingProducer(init.control);
-    const bytes = this.#producer.bytes;
-    this.#words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     this.#counters = new Int32Array(init.counters);
     this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
     // The connections a dead incarnation held will never report their close: start its buckets afresh
@@ -202,9 +199,9 @@ export class ShardHandle implements Balanced {
     const offset = this.#producer.claim(HANDOFF_BYTES, RECORD_HANDOFF);
     if (offset < 0) return false;
     const word = offset >> 2;
-    this.#words[word + HANDOFF_FD] = fd;
-    this.#words[word + HANDOFF_LISTENER] = listenerId;
-    this.#words[word + HANDOFF_ADDRESS_BUCKET] = addressBucket;
+    this.#producer.words[word + HANDOFF_FD] = fd;
+    this.#producer.words[word + HANDOFF_LISTENER] = listenerId;
+    this.#producer.words[word + HANDOFF_ADDRESS_BUCKET] = addressBucket;
     Atomics.add(this.#addresses, addressBucket, 1);
     this.handedOff++;
     return true;
@@ -224,10 +221,10 @@ export class ShardHandle implements Balanced {
     if (offset < 0)
       throw new Error(`shard ${this.id}: control ring full while handing over UDP port ${port}`);
     const word = offset >> 2;
-    this.#words[word + UDP_SOCKET_FD] = fd;
-    this.#words[word + UDP_SOCKET_LISTENER] = listenerId;
-    this.#words[word + UDP_SOCKET_PORT] = port;
-    this.#words[word + UDP_SOCKET_PORT_INDEX] = portIndex;
+    this.#producer.words[word + UDP_SOCKET_FD] = fd;
+    this.#producer.words[word + UDP_SOCKET_LISTENER] = listenerId;
+    this.#producer.words[word + UDP_SOCKET_PORT] = port;
+    this.#producer.words[word + UDP_SOCKET_PORT_INDEX] = portIndex;
     this.#producer.commit();
     await bound;
   }

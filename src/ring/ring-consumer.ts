@@ -15,7 +15,14 @@ import {
   recordSize,
   TAIL,
 } from './layout.js';
-import { type ParkSite, type WaitOptions, waitAsync, waitSync, wakeIfParked } from './wait-strategy.js';
+import {
+  type ParkSite,
+  parkSite,
+  type WaitOptions,
+  waitAsync,
+  waitSync,
+  wakeIfParked,
+} from './wait-strategy.js';
 
 /**
  * Called once per record by `drain`: the payload is `bytes[offset .. offset + length)`, read-only, and valid
@@ -40,11 +47,12 @@ export interface RingRecord {
 export class RingConsumer {
   /** The data region; `drain` passes offsets into it. Never write to it. */
   readonly bytes: Uint8Array;
+  /** The data region as Int32 words (records and payloads are 8-byte aligned): `offset >> 2` indexes it. */
+  readonly words: Int32Array;
   readonly capacity: number;
   readonly maxRecord: number;
   readonly #control: Int32Array;
   readonly #counters: Float64Array;
-  readonly #words: Int32Array;
   readonly #mask: number;
   /** Next unread byte (what the producer sees once released). */
   #head: number;
@@ -62,18 +70,11 @@ export class RingConsumer {
     this.maxRecord = layout.maxRecord;
     this.#control = layout.control;
     this.#counters = layout.counters;
-    this.#words = layout.words;
+    this.words = layout.words;
     this.#mask = layout.mask;
     this.#head = Atomics.load(layout.control, HEAD) >>> 0;
     this.#tail = Atomics.load(layout.control, TAIL) >>> 0;
-    const counters = layout.counters;
-    this.#park = {
-      control: layout.control,
-      flag: CONSUMER_PARKED,
-      onPark: () => {
-        counters[CONSUMER_PARKS] += 1;
-      },
-    };
+    this.#park = parkSite(layout.control, CONSUMER_PARKED, layout.counters, CONSUMER_PARKS);
   }
 
   /** True when at least one committed record is waiting. */
@@ -94,7 +95,7 @@ export class RingConsumer {
     this.#tail = tail;
     let head = this.#head;
     if (head === tail) return 0;
-    const words = this.#words;
+    const words = this.words;
     const bytes = this.bytes;
     const mask = this.#mask;
     let count = 0;
@@ -126,12 +127,12 @@ export class RingConsumer {
     if (!this.hasData()) return null;
     let head = this.#head;
     let pos = head & this.#mask;
-    let header = this.#words[pos >> 2];
+    let header = this.words[pos >> 2];
     if (header >>> 24 === PAD_TYPE) {
       // Skip the padding locally; it is released together with the record after it.
       head = (head + this.capacity - pos) >>> 0;
       pos = 0;
-      header = this.#words[0];
+      header = this.words[0];
     }
     const length = header & LENGTH_MASK;
     this.#peekedEnd = (head + recordSize(length)) >>> 0;

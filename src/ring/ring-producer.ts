@@ -16,7 +16,14 @@ import {
   recordSize,
   TAIL,
 } from './layout.js';
-import { type ParkSite, type WaitOptions, waitAsync, waitSync, wakeIfParked } from './wait-strategy.js';
+import {
+  type ParkSite,
+  parkSite,
+  type WaitOptions,
+  waitAsync,
+  waitSync,
+  wakeIfParked,
+} from './wait-strategy.js';
 
 const PAD_HEADER = PAD_TYPE << 24;
 
@@ -32,11 +39,12 @@ const PAD_HEADER = PAD_TYPE << 24;
 export class RingProducer {
   /** The data region; `claim` returns offsets into it. Write only inside ranges you have claimed. */
   readonly bytes: Uint8Array;
+  /** The data region as Int32 words (records and payloads are 8-byte aligned): `offset >> 2` indexes it. */
+  readonly words: Int32Array;
   readonly capacity: number;
   readonly maxRecord: number;
   readonly #control: Int32Array;
   readonly #counters: Float64Array;
-  readonly #words: Int32Array;
   readonly #mask: number;
   /** Next free byte (staged records included). */
   #tail: number;
@@ -55,18 +63,11 @@ export class RingProducer {
     this.maxRecord = layout.maxRecord;
     this.#control = layout.control;
     this.#counters = layout.counters;
-    this.#words = layout.words;
+    this.words = layout.words;
     this.#mask = layout.mask;
     this.#tail = this.#published = Atomics.load(layout.control, TAIL) >>> 0;
     this.#head = Atomics.load(layout.control, HEAD) >>> 0;
-    const counters = layout.counters;
-    this.#park = {
-      control: layout.control,
-      flag: PRODUCER_PARKED,
-      onPark: () => {
-        counters[PRODUCER_PARKS] += 1;
-      },
-    };
+    this.#park = parkSite(layout.control, PRODUCER_PARKED, layout.counters, PRODUCER_PARKS);
   }
 
   /**
@@ -88,11 +89,11 @@ export class RingProducer {
     }
     if (size > toEnd) {
       // The record would straddle the end of the region: pad to the end and start it at offset 0.
-      this.#words[pos >> 2] = PAD_HEADER;
+      this.words[pos >> 2] = PAD_HEADER;
       tail = (tail + toEnd) >>> 0;
       pos = 0;
     }
-    this.#words[pos >> 2] = (type << 24) | length;
+    this.words[pos >> 2] = (type << 24) | length;
     this.#tail = (tail + size) >>> 0;
     this.#stagedRecords++;
     this.#stagedBytes += length;

@@ -30,6 +30,17 @@ export interface ParkSite {
   onPark(): void;
 }
 
+/** The park site of one ring side: its flag, and the counter its parks add to. */
+export function parkSite(control: Int32Array, flag: number, counters: Float64Array, parks: number): ParkSite {
+  return {
+    control,
+    flag,
+    onPark: () => {
+      counters[parks] += 1;
+    },
+  };
+}
+
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function spin(ready: () => boolean, micros: number): boolean {

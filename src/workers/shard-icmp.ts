@@ -29,7 +29,6 @@ export class ShardIcmp {
   readonly #packets: RingConsumer;
   readonly #receivedAt: Float64Array;
   readonly #sends: RingProducer;
-  readonly #sendWords: Int32Array;
   readonly #events: ShardIcmpEvents;
   readonly #listenerId: number;
   #handler: IcmpHandler | undefined;
@@ -41,8 +40,6 @@ export class ShardIcmp {
     const inBytes = this.#packets.bytes;
     this.#receivedAt = new Float64Array(inBytes.buffer, inBytes.byteOffset, inBytes.byteLength >> 3);
     this.#sends = new RingProducer(init.sends);
-    const outBytes = this.#sends.bytes;
-    this.#sendWords = new Int32Array(outBytes.buffer, outBytes.byteOffset, outBytes.byteLength >> 2);
     this.#events = events;
     this.#listenerId = init.listenerId;
     this.#tracker = new PingTracker({
@@ -78,7 +75,7 @@ export class ShardIcmp {
     const length = ICMP_SEND_HEADER_BYTES + echoRequestLength(probe.size);
     const offset = this.#sends.claim(length, RECORD_ICMP_SEND);
     if (offset < 0) return false;
-    this.#sendWords[(offset >> 2) + ICMP_SEND_DESTINATION] = probe.targetAddress | 0;
+    this.#sends.words[(offset >> 2) + ICMP_SEND_DESTINATION] = probe.targetAddress | 0;
     writeEchoRequest(this.#sends.bytes, offset + ICMP_SEND_HEADER_BYTES, probe);
     this.#sends.commit();
     return true;

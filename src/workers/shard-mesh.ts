@@ -20,7 +20,6 @@ export type MeshDelivery = (listenerId: number, data: Uint8Array, fromShard: num
 export class ShardMesh {
   readonly #shardId: number;
   readonly #out: (RingProducer | null)[];
-  readonly #outWords: (Int32Array | null)[];
   readonly #in: (RingConsumer | null)[];
   readonly #count: (counter: number) => void;
   readonly #deliver: MeshDelivery;
@@ -29,11 +28,6 @@ export class ShardMesh {
   constructor(init: ShardInit, count: (counter: number) => void, deliver: MeshDelivery) {
     this.#shardId = init.shardId;
     this.#out = init.meshOut.map((buffer) => (buffer === null ? null : new RingProducer(buffer)));
-    this.#outWords = this.#out.map((producer) =>
-      producer === null
-        ? null
-        : new Int32Array(producer.bytes.buffer, producer.bytes.byteOffset, producer.capacity >> 2),
-    );
     this.#in = init.meshIn.map((buffer) => (buffer === null ? null : new RingConsumer(buffer)));
     this.#count = count;
     this.#deliver = deliver;
@@ -64,7 +58,7 @@ export class ShardMesh {
       this.#count(COUNTER_MESH_FULL);
       return false;
     }
-    this.#outWords[target]![(offset >> 2) + SHARD_MESSAGE_LISTENER] = listenerId;
+    producer.words[(offset >> 2) + SHARD_MESSAGE_LISTENER] = listenerId;
     producer.bytes.set(data, offset + SHARD_MESSAGE_HEADER_BYTES);
     producer.commit();
     this.#count(COUNTER_SHARD_MESSAGES_OUT);
@@ -76,7 +70,7 @@ export class ShardMesh {
   }
 
   async #pump(consumer: RingConsumer, from: number): Promise<void> {
-    const words = new Int32Array(consumer.bytes.buffer, consumer.bytes.byteOffset, consumer.capacity >> 2);
+    const words = consumer.words;
     const onRecord = (bytes: Uint8Array, offset: number, length: number): void => {
       this.#count(COUNTER_SHARD_MESSAGES_IN);
       const data = bytes.subarray(offset + SHARD_MESSAGE_HEADER_BYTES, offset + length);

@@ -78,7 +78,6 @@ const DRAIN_POLL_MS = 25;
 export class Shard {
   readonly #init: ShardInit;
   readonly #consumer: RingConsumer;
-  readonly #handoffs: Int32Array;
   readonly #counters: Int32Array;
   /** This shard's slice of the per-address connection table (see ADDRESS_BUCKETS). */
   readonly #addresses: Int32Array;
@@ -110,8 +109,6 @@ export class Shard {
   constructor(init: ShardInit) {
     this.#init = init;
     this.#consumer = new RingConsumer(init.control);
-    const bytes = this.#consumer.bytes;
-    this.#handoffs = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     this.#counters = new Int32Array(init.counters);
     this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
     this.#udpCounters = new Float64Array(init.udpCounters);
@@ -254,7 +251,7 @@ export class Shard {
   readonly #udpBatch: number[] = [];
   readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
     const word = offset >> 2;
-    const words = this.#handoffs;
+    const words = this.#consumer.words;
     if (type === RECORD_HANDOFF) {
       this.#handoffBatch.push(
         words[word + HANDOFF_FD]!,
