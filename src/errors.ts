@@ -154,14 +154,19 @@ export class NativeAddonUnavailableError extends SockshardError {
 /** A handler module that could not be imported, or whose default export does not fit its listener. */
 export class HandlerLoadError extends SockshardError {
   declare readonly module: string;
+  /** What was wrong with the module, without the module's name. */
+  declare readonly reason: string;
 
   constructor(module: string, reason: string, cause?: unknown, shardId?: number) {
     const where = shardId === undefined ? '' : ` (shard ${shardId})`;
-    const message = reason.startsWith('handler module')
-      ? reason
-      : `handler module ${module} ${reason}${where}`;
-    super('ERR_HANDLER_LOAD', message, { cause, ...(shardId === undefined ? {} : { shardId }) });
-    Object.defineProperty(this, 'module', { value: module, enumerable: true });
+    super('ERR_HANDLER_LOAD', `handler module ${module} ${reason}${where}`, {
+      cause,
+      ...(shardId === undefined ? {} : { shardId }),
+    });
+    Object.defineProperties(this, {
+      module: { value: module, enumerable: true },
+      reason: { value: reason, enumerable: true },
+    });
   }
 }
 

@@ -193,16 +193,18 @@ export interface SerializedError {
   readonly syscall?: string;
   readonly port?: number;
   readonly module?: string;
+  /** HandlerLoadError: what was wrong with the module (its message adds the module and the shard). */
+  readonly reason?: string;
 }
 
-export function serializeError(error: unknown, extra: Partial<SerializedError> = {}): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), ...extra };
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const fields = error as Error & Partial<SerializedError>;
   const out: Record<string, unknown> = { name: error.name, message: error.message, stack: error.stack };
-  for (const key of ['code', 'errno', 'syscall', 'port', 'module'] as const) {
+  for (const key of ['code', 'errno', 'syscall', 'port', 'module', 'reason'] as const) {
     if (fields[key] !== undefined) out[key] = fields[key];
   }
-  return { ...(out as unknown as SerializedError), ...extra };
+  return out as unknown as SerializedError;
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   InvalidOptionError,
   ShardExitError,
   ShardRestartBudgetError,
-  SockshardError,
+  type SockshardError,
 } from '../errors.js';
 import {
   createAddressTable,
@@ -14,7 +14,6 @@ import {
   createUdpCounters,
   type ListenerSpec,
   type ShardInit,
-  type serializeError,
 } from '../protocol.js';
 import { createRing } from '../ring/index.js';
 import { Acceptor } from './acceptor.js';
@@ -44,9 +43,11 @@ import {
   type TcpOptions,
   type UdpOptions,
 } from './options.js';
-import { reviveError, type ShardEvents, ShardHandle } from './shard-handle.js';
+import { reviveError } from './revive-error.js';
+import { type ShardEvents, ShardHandle } from './shard-handle.js';
 import { canTransferSockets } from './socket-transfer.js';
 import { bindUdpListener, closeUdpBindings, rebindUdp, type UdpBinding } from './udp-binder.js';
+import { readUdpDrops } from './udp-kernel-drops.js';
 
 /** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
 export interface EngineEvents {
@@ -312,8 +313,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * Supervision: a shard that died is out of the balancers at once (not alive), the others are untouched.
-   * It is restarted at once the first time, then after a back-off that doubles with each recent restart, within a budget of
-   * `maxRestarts` per `windowMs`; past the budget the engine reports a fatal error and stops restarting.
+   * It is restarted at once the first time, then after a back-off that doubles with each recent restart,
+   * within a budget of `maxRestarts` per `windowMs`; past it the engine reports a fatal error and stops.
    */
   #onShardDeath(shard: ShardHandle, exitCode: number): void {
     this.#report(new ShardExitError(shard.id, exitCode));
@@ -394,7 +395,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const listenerId = listener.config.id;
     const listening = shard.waitFor((message) => {
       if (message.type === 'listen-failed' && message.listenerId === listenerId) {
-        throw reviveSyscall(message.error, shard.id, listener.port);
+        throw reviveError(message.error, shard.id, { listenerId, port: listener.port });
       }
       return message.type === 'listening' && message.listenerId === listenerId ? message.port : undefined;
     });
@@ -415,7 +416,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The bound UDP ports (the kernel's picks for port 0) with their owning shards and counters. */
   udpPorts(): UdpPortStats[] {
     const shards = this.options.shards;
-    return this.#udpBindings.map((binding) => udpPortStats(binding, this.#udpCounters, shards));
+    const drops = this.#udpBindings.length === 0 ? new Map<string, number>() : readUdpDrops();
+    return this.#udpBindings.map((binding) => udpPortStats(binding, this.#udpCounters, shards, drops));
   }
 
   /**
@@ -485,17 +487,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else process.emitWarning(error.message, { type: 'SockshardWarning', code: error.code });
   }
-}
-
-function reviveSyscall(
-  error: ReturnType<typeof serializeError>,
-  shardId: number,
-  port: number,
-): SockshardError {
-  if (error.code !== undefined && error.syscall !== undefined) {
-    return new SockshardError(error.code, error.message, { shardId, port, syscall: error.syscall });
-  }
-  return reviveError(error, shardId);
 }
 
 function delay(ms: number): Promise<void> {

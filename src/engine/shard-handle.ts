@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
-import { HandlerError, HandlerLoadError, ShardExitError, type SockshardError } from '../errors.js';
+import { HandlerError, ShardExitError } from '../errors.js';
 import {
   ADDRESS_BUCKETS,
   COUNTER_ACCEPTED,
@@ -13,7 +13,6 @@ import {
   HANDOFF_LISTENER,
   RECORD_HANDOFF,
   RECORD_UDP_SOCKET,
-  type SerializedError,
   type ShardInit,
   type ShardMessage,
   UDP_SOCKET_BYTES,
@@ -24,6 +23,7 @@ import {
 } from '../protocol.js';
 import { RingProducer, readRingStats } from '../ring/index.js';
 import type { Balanced } from './balancer.js';
+import { reviveError } from './revive-error.js';
 import { siblingModule, startWorker } from './start-worker.js';
 
 const SHARD_ENTRY = siblingModule('../workers/shard-main.js', import.meta.url);
@@ -37,14 +37,6 @@ interface Waiter {
 export interface ShardEvents {
   handlerError(error: HandlerError): void;
   exit(shard: ShardHandle, exitCode: number, expected: boolean): void;
-}
-
-/** Rebuilds an error that crossed from a shard as the typed error it stands for. */
-export function reviveError(error: SerializedError, shardId: number, listenerId?: number): SockshardError {
-  if (error.code === 'ERR_HANDLER_LOAD' && error.module !== undefined) {
-    return new HandlerLoadError(error.module, error.message, undefined, shardId);
-  }
-  return new HandlerError(error, shardId, listenerId);
 }
 
 /**
@@ -64,8 +56,6 @@ export class ShardHandle implements Balanced {
   startFailed = false;
   /** Connections written to the control ring. */
   handedOff = 0;
-  /** Accepted connections closed at once because the control ring was full. */
-  handoffDropped = 0;
   /** Connections that died with an earlier incarnation of this shard. */
   readonly connectionsLost: number;
   /** How many times this shard has been restarted. */
@@ -214,7 +204,7 @@ export class ShardHandle implements Balanced {
   async handoffUdp(fd: number, listenerId: number, port: number, portIndex: number): Promise<void> {
     const bound = this.waitFor((message) => {
       if (message.type === 'udp-failed' && message.fd === fd)
-        throw reviveError(message.error, this.id, listenerId);
+        throw reviveError(message.error, this.id, { listenerId, port });
       return message.type === 'udp-bound' && message.fd === fd ? true : undefined;
     });
     const offset = this.#producer.claim(UDP_SOCKET_BYTES, RECORD_UDP_SOCKET);
