@@ -29,7 +29,6 @@ import type { IcmpStats } from './icmp-router.js';
 import type { BalanceStrategy } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 import type { UdpBinding } from './udp-binder.js';
-import { kernelDrops } from './udp-kernel-drops.js';
 
 export interface ShardStats {
   readonly shardId: number;
@@ -151,7 +150,13 @@ export function shardStats(shard: ShardHandle): ShardStats {
   };
 }
 
-export function udpPortStats(binding: UdpBinding, counters: Float64Array, shards: number): UdpPortStats {
+/** `drops`: readUdpDrops(), read once for the whole snapshot. */
+export function udpPortStats(
+  binding: UdpBinding,
+  counters: Float64Array,
+  shards: number,
+  drops: ReadonlyMap<string, number>,
+): UdpPortStats {
   const sum = (counter: number) =>
     binding.shards.reduce(
       (total, shardId) => total + counters[udpCounterBase(binding.portIndex, shards, shardId) + counter]!,
@@ -169,7 +174,7 @@ export function udpPortStats(binding: UdpBinding, counters: Float64Array, shards
     oversized: sum(UDP_OVERSIZED),
     handlerErrors: sum(UDP_HANDLER_ERRORS),
     sendErrors: sum(UDP_SEND_ERRORS),
-    kernelDrops: kernelDrops(binding.kept),
+    kernelDrops: binding.inodes.reduce((total, inode) => total + (drops.get(inode) ?? 0), 0),
     peerUnreachable: sum(UDP_PEER_UNREACHABLE),
   };
 }

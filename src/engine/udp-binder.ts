@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { close, dup, udpSocket } from '../native/binding.js';
 import type { ResolvedUdpListener } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
+import { socketInode } from './udp-kernel-drops.js';
 
 /** One bound UDP port of a listener and the shards serving it. */
 export interface UdpBinding {
@@ -18,6 +19,8 @@ export interface UdpBinding {
    * new duplicate), and names the sockets for the kernel's drop counters. Closed by `closeUdpBindings`.
    */
   readonly kept: readonly number[];
+  /** The sockets' inodes (the same socket as the kept duplicates), for /proc/net/udp's drop counters. */
+  readonly inodes: readonly string[];
 }
 
 function owner(listener: ResolvedUdpListener, port: number, shards: number): number {
@@ -66,7 +69,16 @@ export async function bindUdpListener(
         : [owner(listener, port, shards.length)];
       const kept = pending.map((fd) => dup(fd));
       // Recorded now, so that a failure below still closes the duplicates (closeUdpBindings).
-      bindings.push({ listenerId: listener.id, port, portIndex, shards: targets, io: listener.io, kept });
+      const inodes = kept.map(socketInode).filter((inode) => inode !== undefined);
+      bindings.push({
+        listenerId: listener.id,
+        port,
+        portIndex,
+        shards: targets,
+        io: listener.io,
+        kept,
+        inodes,
+      });
       for (const shardId of targets) {
         // From its handoff on, a socket is its shard's to close, even if the shard fails to adopt it.
         const fd = pending.shift()!;

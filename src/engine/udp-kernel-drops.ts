@@ -4,20 +4,22 @@ import { readFileSync, readlinkSync } from 'node:fs';
 const DROPS_COLUMN = 12;
 const INODE_COLUMN = 9;
 
-/**
- * Datagrams the kernel dropped on these sockets (receive buffer full, bad checksum), from the `drops`
- * column of /proc/net/udp and /proc/net/udp6, matched by socket inode. Linux only; 0 where unreadable.
- */
-export function kernelDrops(fds: readonly number[]): number {
-  const inodes = new Set<string>();
-  for (const fd of fds) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (match !== null) inodes.add(match[1]!);
-    } catch {}
+/** The inode of the socket behind `fd` (what /proc/net/udp lists it by), or undefined. */
+export function socketInode(fd: number): string | undefined {
+  try {
+    return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+  } catch {
+    return undefined;
   }
-  if (inodes.size === 0) return 0;
-  let drops = 0;
+}
+
+/**
+ * Datagrams the kernel dropped per UDP socket (receive buffer full, bad checksum), by socket inode, from
+ * the `drops` column of /proc/net/udp and /proc/net/udp6: read once per stats snapshot, for every port.
+ * Linux only; empty where unreadable.
+ */
+export function readUdpDrops(): Map<string, number> {
+  const drops = new Map<string, number>();
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     let text: string;
     try {
@@ -27,7 +29,8 @@ export function kernelDrops(fds: readonly number[]): number {
     }
     for (const line of text.split('\n').slice(1)) {
       const columns = line.trim().split(/\s+/);
-      if (inodes.has(columns[INODE_COLUMN] ?? '')) drops += Number(columns[DROPS_COLUMN] ?? 0);
+      const inode = columns[INODE_COLUMN];
+      if (inode !== undefined) drops.set(inode, Number(columns[DROPS_COLUMN] ?? 0));
     }
   }
   return drops;
