@@ -73,7 +73,16 @@ const WORD = 4;
  * Parses the IPv4 datagram of `length` bytes at `offset` in `bytes` (what an AF_INET raw ICMP socket
  * receives: IPv4 header first). The result's view reads from `bytes` and is valid only while they are.
  */
-export function parseIcmp(bytes: Uint8Array, offset = 0, length = bytes.length - offset): IcmpParseResult {
+/**
+ * `verifyChecksums: false` is for a packet that was already parsed (and checked) once: the coordinator
+ * verifies both checksums when it routes a packet, so a shard reading it from its ring need not again.
+ */
+export function parseIcmp(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+  verifyChecksums = true,
+): IcmpParseResult {
   if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) {
     return FAILED['bad-range'];
   }
@@ -90,7 +99,8 @@ export function parseIcmp(bytes: Uint8Array, offset = 0, length = bytes.length -
   if (totalLength < headerLength) return FAILED['bad-ip-header'];
   // Bytes past the total length (link padding) are ignored; fewer bytes mean the receive buffer cut it.
   if (totalLength > length) return FAILED.truncated;
-  if (internetChecksum(bytes, offset, headerLength) !== 0) return FAILED['bad-ip-checksum'];
+  if (verifyChecksums && internetChecksum(bytes, offset, headerLength) !== 0)
+    return FAILED['bad-ip-checksum'];
   if (bytes[offset + IP_PROTOCOL] !== PROTOCOL_ICMP) return FAILED['not-icmp'];
   const fragment = (bytes[offset + IP_FLAGS_FRAGMENT]! << 8) | bytes[offset + IP_FLAGS_FRAGMENT + 1]!;
   if ((fragment & (IP_MORE_FRAGMENTS | IP_FRAGMENT_OFFSET_MASK)) !== 0) return FAILED.fragment;
@@ -98,7 +108,9 @@ export function parseIcmp(bytes: Uint8Array, offset = 0, length = bytes.length -
   const icmpOffset = offset + headerLength;
   const end = offset + totalLength;
   if (end - icmpOffset < ICMP_HEADER) return FAILED.truncated;
-  if (internetChecksum(bytes, icmpOffset, end - icmpOffset) !== 0) return FAILED['bad-checksum'];
+  if (verifyChecksums && internetChecksum(bytes, icmpOffset, end - icmpOffset) !== 0) {
+    return FAILED['bad-checksum'];
+  }
 
   const type = bytes[icmpOffset + ICMP_TYPE]!;
   if (type === ICMP_ECHO_REPLY || type === ICMP_ECHO_REQUEST) {

@@ -89,8 +89,14 @@ export class ShardIcmp {
 
   readonly #onPacket = (bytes: Uint8Array, offset: number, length: number): void => {
     const at = this.#receivedAt[offset >> 3]!;
-    const parsed = parseIcmp(bytes, offset + ICMP_PACKET_HEADER_BYTES, length - ICMP_PACKET_HEADER_BYTES);
-    if (!parsed.ok) return; // the coordinator parsed it already: cannot happen, but never throw here
+    // The coordinator parsed and checked this packet to route it: only the views are needed here.
+    const parsed = parseIcmp(
+      bytes,
+      offset + ICMP_PACKET_HEADER_BYTES,
+      length - ICMP_PACKET_HEADER_BYTES,
+      false,
+    );
+    if (!parsed.ok) return;
     const packet = parsed.packet;
     const handler = this.#handler;
     const context = this.#context!;
