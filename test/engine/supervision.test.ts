@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Engine, type SockshardError } from '../../src/index.js';
+import { createEngine, type Engine, type EngineOptions, type SockshardError } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
@@ -35,6 +35,27 @@ async function oneOnEach(port: number) {
   return [first(0), first(1)] as const;
 }
 
+/** Sends a command that ends the session's shard ("exit", "oom") and waits for the connection to close. */
+async function kill(victim: { socket: net.Socket }, command: 'exit' | 'oom'): Promise<void> {
+  const victimClosed = closed(victim.socket);
+  victim.socket.write(command);
+  await victimClosed;
+}
+
+/** A started two-shard engine with the mortal TCP handler, round-robin, closed in teardown. */
+async function mortalEngine(options: EngineOptions = {}, withUdp = false) {
+  let engine = createEngine({ shards: 2, ...options }).tcp({
+    port: 0,
+    handler: fixtureHandler('mortal-tcp.ts'),
+    balance: 'round-robin',
+  });
+  if (withUdp) engine = engine.udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1 });
+  const events = collect(engine);
+  await engine.start();
+  defer(() => engine.close({ timeoutMs: 200 }));
+  return { engine, ...events };
+}
+
 function collect(engine: Engine) {
   const errors: SockshardError[] = [];
   const online: number[] = [];
@@ -54,19 +75,10 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<numbe
 
 describe('supervision', () => {
   it('restarts a shard that exits; the other shard and its connections are untouched', async () => {
-    const engine = createEngine({ shards: 2 }).tcp({
-      port: 0,
-      handler: fixtureHandler('mortal-tcp.ts'),
-      balance: 'round-robin',
-    });
-    const { errors, online } = collect(engine);
-    await engine.start();
-    defer(() => engine.close({ timeoutMs: 200 }));
+    const { engine, errors, online } = await mortalEngine();
     const [survivor, victim] = await oneOnEach(portOf(engine));
     defer(() => survivor.socket.destroy());
-    const victimClosed = closed(victim.socket);
-    victim.socket.write('exit');
-    await victimClosed;
+    await kill(victim, 'exit');
     expect(await survivor.ask('still here')).toBe('still here');
     const downFor = await until(() => online.filter((id) => id === 1).length === 2, 3_000);
     expect(downFor).toBeLessThan(1_000);
@@ -84,20 +96,13 @@ describe('supervision', () => {
   });
 
   it("keeps a restarting shard's UDP port open: datagrams sent while it is down are answered after", async () => {
-    const engine = createEngine({ shards: 2 })
-      .tcp({ port: 0, handler: fixtureHandler('mortal-tcp.ts'), balance: 'round-robin' })
-      .udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1 });
-    const { online } = collect(engine);
-    await engine.start();
-    defer(() => engine.close({ timeoutMs: 200 }));
+    const { engine, online } = await mortalEngine({}, true);
     const [survivor, victim] = await oneOnEach(portOf(engine));
     defer(() => survivor.socket.destroy());
     const client = await UdpClient.open();
     defer(() => client.close());
     const udpPort = engine.udpPorts()[0]!.port;
-    const victimClosed = closed(victim.socket);
-    victim.socket.write('exit');
-    await victimClosed;
+    await kill(victim, 'exit');
     for (let i = 0; i < 20; i++) client.send(`while down ${i}`, udpPort);
     const replies = await client.receive(20, 5_000);
     expect(replies.map((r) => r.subarray(1).toString())).toEqual(
@@ -108,25 +113,15 @@ describe('supervision', () => {
   });
 
   it('gives up after the restart budget with a fatal error, and the other shard serves on', async () => {
-    const engine = createEngine({
-      shards: 2,
+    const { engine, errors, online } = await mortalEngine({
       restart: { maxRestarts: 2, windowMs: 60_000, backoffMs: 10 },
-    }).tcp({
-      port: 0,
-      handler: fixtureHandler('mortal-tcp.ts'),
-      balance: 'round-robin',
     });
-    const { errors, online } = collect(engine);
-    await engine.start();
-    defer(() => engine.close({ timeoutMs: 200 }));
     for (let death = 1; death <= 3; death++) {
       // Shard 1 has come online once, then once per restart so far.
       await until(() => online.filter((id) => id === 1).length === death, 3_000);
       const [survivor, victim] = await oneOnEach(portOf(engine));
       survivor.socket.destroy();
-      const victimClosed = closed(victim.socket);
-      victim.socket.write('exit');
-      await victimClosed;
+      await kill(victim, 'exit');
     }
     await until(() => errors.some((e) => e.code === 'ERR_SHARD_RESTART_BUDGET'), 3_000);
     expect(online.filter((id) => id === 1)).toHaveLength(3); // the start and two restarts
@@ -140,19 +135,10 @@ describe('supervision', () => {
   });
 
   it('restarts a shard that runs out of memory under resourceLimits', async () => {
-    const engine = createEngine({ shards: 2, resourceLimits: { maxOldGenerationSizeMb: 48 } }).tcp({
-      port: 0,
-      handler: fixtureHandler('mortal-tcp.ts'),
-      balance: 'round-robin',
-    });
-    const { errors, online } = collect(engine);
-    await engine.start();
-    defer(() => engine.close({ timeoutMs: 200 }));
+    const { engine, errors, online } = await mortalEngine({ resourceLimits: { maxOldGenerationSizeMb: 48 } });
     const [survivor, victim] = await oneOnEach(portOf(engine));
     defer(() => survivor.socket.destroy());
-    const victimClosed = closed(victim.socket);
-    victim.socket.write('oom');
-    await victimClosed;
+    await kill(victim, 'oom');
     await until(() => online.filter((id) => id === 1).length === 2, 10_000);
     expect(errors[0]).toMatchObject({ code: 'ERR_SHARD_EXIT', shardId: 1 });
     expect(await survivor.ask('fine')).toBe('fine');

@@ -7,12 +7,13 @@ import { UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 
-async function echoEngine(io: 'dgram' | 'batched', maxDatagram?: number) {
+async function echoEngine(io: 'dgram' | 'batched', maxDatagram?: number, recvBufferSize?: number) {
   const engine = createEngine({ shards: 2 }).udp({
     io,
     ports: [0],
     handler: fixtureHandler('udp-echo.ts'),
     ...(maxDatagram === undefined ? {} : { maxDatagram }),
+    ...(recvBufferSize === undefined ? {} : { recvBufferSize }),
   });
   engine.on('handler-error', () => {});
   await engine.start();
@@ -32,6 +33,24 @@ describe.each(['dgram', 'batched'] as const)('UDP bad input, io %s', (io) => {
     expect(await client.silentFor(50)).toBe(true);
     // (The wait above also lets the counters published after the reply land: they are per batch.)
     expect(engine.udpPorts()[0]).toMatchObject({ datagramsIn: 2, oversized: 1, datagramsOut: 1 });
+  });
+
+  it('counts what the kernel drops when the shard cannot keep up (a full receive buffer)', async () => {
+    const { engine, client, port } = await echoEngine(io, undefined, 4096);
+    const SENT = 200;
+    client.send('busy:300', port);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the shard is now busy
+    for (let i = 0; i < SENT; i++) client.send(Buffer.alloc(1000, i), port);
+    // Every datagram is either received or counted as dropped by the kernel (/proc/net/udp).
+    const deadline = Date.now() + 5_000;
+    let stats = engine.udpPorts()[0]!;
+    while (stats.datagramsIn + stats.kernelDrops < SENT + 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      stats = engine.udpPorts()[0]!;
+    }
+    expect(stats.kernelDrops).toBeGreaterThan(0);
+    expect(stats.datagramsIn + stats.kernelDrops).toBe(SENT + 1);
+    await client.receive(stats.datagramsIn - 1);
   });
 
   it('counts a throwing handler and keeps the port serving', async () => {
