@@ -3,7 +3,7 @@
  * `GET /` answers a tiny "hello world", `GET /cpu` first does a fixed amount of CPU work (cpu-work.ts).
  * Baseline servers call it from their request listener, sockshard shards through sockshard-app.ts.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { cpuWork } from './cpu-work.js';
 
 /** Environment variable that carries the calibrated iteration count to every server (and its threads). */
@@ -43,4 +43,28 @@ export function appFromEnv(): App {
     );
   }
   return createApp(iterations);
+}
+
+/**
+ * The baselines' server: a plain node:http server running the app from the environment, counting
+ * requests, connections and client errors (node:http and every node:cluster worker run the same one).
+ */
+export function countingServer(): {
+  readonly server: Server;
+  counters(): { requests: number; connections: number; clientErrors: number };
+} {
+  const app = appFromEnv();
+  let requests = 0;
+  let connections = 0;
+  let clientErrors = 0;
+  const server = createServer((request, response) => {
+    requests++;
+    app(request, response);
+  });
+  server.on('connection', () => connections++);
+  server.on('clientError', (_error, socket) => {
+    clientErrors++;
+    socket.destroy();
+  });
+  return { server, counters: () => ({ requests, connections, clientErrors }) };
 }

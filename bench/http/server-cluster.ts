@@ -4,10 +4,9 @@
  * connection to a worker). Every worker listens on port 0: in a cluster, all workers get the same port.
  */
 import cluster, { type Worker } from 'node:cluster';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { appFromEnv } from './app.js';
+import { countingServer } from './app.js';
 import { runServerChild } from './server-child.js';
 
 interface WorkerCounters {
@@ -25,22 +24,10 @@ function workerCount(): number {
 }
 
 function serveWorker(): void {
-  const app = appFromEnv();
-  let requests = 0;
-  let connections = 0;
-  let clientErrors = 0;
-  const server = http.createServer((request, response) => {
-    requests++;
-    app(request, response);
-  });
-  server.on('connection', () => connections++);
-  server.on('clientError', (_error, socket) => {
-    clientErrors++;
-    socket.destroy();
-  });
+  const { server, counters } = countingServer();
   process.on('message', (message: { type?: string }) => {
     if (message.type !== 'counters') return;
-    const reply: WorkerCounters = { type: 'counters', requests, connections, clientErrors };
+    const reply: WorkerCounters = { type: 'counters', ...counters() };
     process.send!(reply);
   });
   server.listen({ host: '127.0.0.1', port: 0 });
