@@ -10,7 +10,7 @@
 
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -21,7 +21,16 @@ const SECONDS = Number(values.seconds);
 if (!Number.isFinite(SECONDS) || SECONDS < 5) throw new Error('--seconds must be a number >= 5');
 const ROOT = process.getuid?.() === 0;
 const app = (name: string) => new URL(`./soak/${name}`, import.meta.url);
+const fdTargets = () =>
+  readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+    } catch {
+      return fd; // the directory listing's own fd, gone already
+    }
+  });
 const openFds = () => readdirSync('/proc/self/fd').length;
+const fdsBefore = new Set(fdTargets());
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const fdsAtStart = openFds();
@@ -267,7 +276,11 @@ const problems = [
   counts.wellBehavedFailed > 0 ? `the well-behaved client failed ${counts.wellBehavedFailed} times` : '',
   counts.wellBehavedOk === 0 ? 'the well-behaved client was never served' : '',
   healthy ? '' : 'not every shard was alive at the end',
-  fdsAtEnd > fdsAtStart ? `fds leaked: ${fdsAtStart} at start, ${fdsAtEnd} after close` : '',
+  fdsAtEnd > fdsAtStart
+    ? `fds leaked: ${fdsAtStart} at start, ${fdsAtEnd} after close: ${fdTargets()
+        .filter((fd) => !fdsBefore.has(fd))
+        .join(', ')}`
+    : '',
 ].filter(Boolean);
 if (problems.length > 0) {
   console.error(`soak FAILED: ${problems.join('; ')}`);

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { HandlerError, ShardExitError } from '../errors.js';
+import { close } from '../native/binding.js';
 import {
   ADDRESS_BUCKETS,
   COUNTER_ACCEPTED,
@@ -66,6 +67,8 @@ export class ShardHandle implements Balanced {
   readonly #addresses: Int32Array;
   readonly #maxConnections: number;
   readonly #waiters = new Set<Waiter>();
+  /** Batched-UDP fds this shard adopted: no Node handle owns them (see #reclaimRawFds). */
+  readonly #rawFds: number[] = [];
   #closing = false;
 
   /**
@@ -123,6 +126,7 @@ export class ShardHandle implements Balanced {
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         this.alive = false;
+        this.#reclaimRawFds();
         for (const waiter of this.#waiters) waiter.exit(code);
         events.exit(this, code, this.#closing);
         resolve(code);
@@ -201,7 +205,13 @@ export class ShardHandle implements Balanced {
    * Hands a bound UDP socket to the shard and resolves once it serves it; rejects with the shard's error
    * (it has closed the fd then). False-y capacity cannot happen here: this runs at start, on empty rings.
    */
-  async handoffUdp(fd: number, listenerId: number, port: number, portIndex: number): Promise<void> {
+  async handoffUdp(
+    fd: number,
+    listenerId: number,
+    port: number,
+    portIndex: number,
+    io: 'dgram' | 'batched',
+  ): Promise<void> {
     const bound = this.waitFor((message) => {
       if (message.type === 'udp-failed' && message.fd === fd)
         throw reviveError(message.error, this.id, { listenerId, port });
@@ -217,6 +227,22 @@ export class ShardHandle implements Balanced {
     this.#producer.words[word + UDP_SOCKET_PORT_INDEX] = portIndex;
     this.#producer.commit();
     await bound;
+    if (io === 'batched') this.#rawFds.push(fd);
+  }
+
+  /**
+   * A worker's teardown closes the fds its Node handles own (sockets, node:dgram), but not a raw fd that
+   * only the native batched UDP path polls: when a shard dies without draining, its supervisor closes
+   * those. (A draining shard closes them itself, so they are only reclaimed after a death.)
+   */
+  #reclaimRawFds(): void {
+    const fds = this.#rawFds.splice(0);
+    if (this.#closing) return;
+    for (const fd of fds) {
+      try {
+        close(fd);
+      } catch {}
+    }
   }
 
   /** handoff 'transfer': moves a socket Node accepted to the shard, by postMessage (Node 26+). */

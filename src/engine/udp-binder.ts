@@ -82,7 +82,7 @@ export async function bindUdpListener(
       for (const shardId of targets) {
         // From its handoff on, a socket is its shard's to close, even if the shard fails to adopt it.
         const fd = pending.shift()!;
-        await shards[shardId]!.handoffUdp(fd, listener.id, port, portIndex);
+        await shards[shardId]!.handoffUdp(fd, listener.id, port, portIndex, listener.io);
       }
     } catch (error) {
       for (const fd of pending) close(fd);
@@ -96,7 +96,13 @@ export async function rebindUdp(shard: ShardHandle, bindings: readonly UdpBindin
   for (const binding of bindings) {
     const copy = binding.shards.indexOf(shard.id);
     if (copy < 0) continue;
-    await shard.handoffUdp(dup(binding.kept[copy]!), binding.listenerId, binding.port, binding.portIndex);
+    await shard.handoffUdp(
+      dup(binding.kept[copy]!),
+      binding.listenerId,
+      binding.port,
+      binding.portIndex,
+      binding.io,
+    );
   }
 }
 

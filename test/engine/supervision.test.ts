@@ -43,13 +43,15 @@ async function kill(victim: { socket: net.Socket }, command: 'exit' | 'oom'): Pr
 }
 
 /** A started two-shard engine with the mortal TCP handler, round-robin, closed in teardown. */
-async function mortalEngine(options: EngineOptions = {}, withUdp = false) {
+async function mortalEngine(options: EngineOptions = {}, udpIo?: 'dgram' | 'batched') {
   let engine = createEngine({ shards: 2, ...options }).tcp({
     port: 0,
     handler: fixtureHandler('mortal-tcp.ts'),
     balance: 'round-robin',
   });
-  if (withUdp) engine = engine.udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1 });
+  if (udpIo !== undefined) {
+    engine = engine.udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1, io: udpIo });
+  }
   const events = collect(engine);
   await engine.start();
   defer(() => engine.close({ timeoutMs: 200 }));
@@ -95,22 +97,26 @@ describe('supervision', () => {
     expect(engine.stats().shards[0]!.restarts).toBe(0);
   });
 
-  it("keeps a restarting shard's UDP port open: datagrams sent while it is down are answered after", async () => {
-    const { engine, online } = await mortalEngine({}, true);
-    const [survivor, victim] = await oneOnEach(portOf(engine));
-    defer(() => survivor.socket.destroy());
-    const client = await UdpClient.open();
-    defer(() => client.close());
-    const udpPort = engine.udpPorts()[0]!.port;
-    await kill(victim, 'exit');
-    for (let i = 0; i < 20; i++) client.send(`while down ${i}`, udpPort);
-    const replies = await client.receive(20, 5_000);
-    expect(replies.map((r) => r.subarray(1).toString())).toEqual(
-      Array.from({ length: 20 }, (_, i) => `while down ${i}`),
-    );
-    expect(replies.every((r) => r[0] === 1)).toBe(true);
-    expect(online.filter((id) => id === 1)).toHaveLength(2);
-  });
+  // Batched: the dead shard's raw fd has no Node handle to close it; the teardown's fd check sees a leak.
+  it.each(['dgram', 'batched'] as const)(
+    "keeps a restarting shard's UDP port open (io %s): datagrams sent while it is down are answered after",
+    async (io) => {
+      const { engine, online } = await mortalEngine({}, io);
+      const [survivor, victim] = await oneOnEach(portOf(engine));
+      defer(() => survivor.socket.destroy());
+      const client = await UdpClient.open();
+      defer(() => client.close());
+      const udpPort = engine.udpPorts()[0]!.port;
+      await kill(victim, 'exit');
+      for (let i = 0; i < 20; i++) client.send(`while down ${i}`, udpPort);
+      const replies = await client.receive(20, 5_000);
+      expect(replies.map((r) => r.subarray(1).toString())).toEqual(
+        Array.from({ length: 20 }, (_, i) => `while down ${i}`),
+      );
+      expect(replies.every((r) => r[0] === 1)).toBe(true);
+      expect(online.filter((id) => id === 1)).toHaveLength(2);
+    },
+  );
 
   it('gives up after the restart budget with a fatal error, and the other shard serves on', async () => {
     const { engine, errors, online } = await mortalEngine({
