@@ -278,6 +278,18 @@ static void on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
 }
 
 /*
+ * Whether JS can still run in this thread. Once a worker is exiting (process.exit, terminate()) Node
+ * refuses every Node-API call that could run JS, napi_strict_equals among them, while its loop may still
+ * turn (its own handles close first, ours last): a poller asks before it takes anything out of the kernel,
+ * so that what the dying thread could no longer deliver stays queued for the socket's next owner.
+ */
+static bool js_can_run(napi_env env) {
+  napi_value value;
+  bool equal;
+  return napi_get_undefined(env, &value) == napi_ok && napi_strict_equals(env, value, value, &equal) == napi_ok;
+}
+
+/*
  * Calls callback(count) with a fresh async context so promise jobs and nextTicks queued by the callback
  * run before we return to the loop. A throw becomes an uncaught exception, exactly as a throwing
  * net.Server 'connection' listener does. Returns false only if JS could not run at all (the worker is
@@ -451,7 +463,12 @@ static bool accept_batch(poller *a) {
     deliver(a, -EFAULT);
     return false;
   }
+  if (!js_can_run(a->env)) {
+    pause_poller(a);
+    return false;
+  }
   int err = ss_accept_batch(a->fd, out, pairs, &count);
+  /* JS stopped between the check and the callback (terminate() from another thread): nobody owns these. */
   if (count > 0 && !deliver(a, count)) {
     for (int i = 0; i < count; i++) close(out[2 * i]);
     pause_poller(a);
@@ -586,8 +603,12 @@ static bool udp_recv_batch(udp_batch *u) {
     deliver(p, -EFAULT);
     return false;
   }
+  if (!js_can_run(p->env)) {
+    pause_poller(p);
+    return false;
+  }
   int err = ss_udp_recv_batch(u->receiver, p->fd, slab, u->max_datagram, meta, &count);
-  /* A terminating thread cannot take the batch; datagrams are droppable, so just stop. */
+  /* Terminated from another thread since the check: this one batch is lost, so just stop. */
   if (count > 0 && !deliver(p, count)) {
     pause_poller(p);
     return false;

@@ -52,4 +52,29 @@ describe('the addon in worker threads', () => {
     defer(() => destroy(client));
     expect(await accepted).toBe(1);
   });
+
+  it('accepts nothing once its thread is exiting: what it could no longer hand on stays in the backlog', async () => {
+    const { fd, port } = listen({ host: '127.0.0.1', port: 0 });
+    defer(() => close(fd));
+    const shard = worker('accept-on-fd.ts', { fd, mode: 'dies', handle: false });
+    await once(shard, 'message');
+    const exited = once(shard, 'exit');
+    defer(await connect(port, '127.0.0.1').then((first) => () => destroy(first)));
+    await once(shard, 'message'); // dying: it holds its thread, then exits with the poll still on
+    const clients = await Promise.all(Array.from({ length: 5 }, () => connect(port, '127.0.0.1')));
+    for (const client of clients) defer(() => destroy(client));
+    expect((await exited)[0]).toBe(0);
+
+    const out = new Int32Array(2);
+    let accepted = 0;
+    const handle = startAccepting(fd, out, (count) => {
+      accepted += count;
+      close(out[0]!);
+    });
+    defer(() => stopAccepting(handle));
+    const deadline = performance.now() + 2_000;
+    while (accepted < 5 && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(accepted).toBe(5);
+  });
 });

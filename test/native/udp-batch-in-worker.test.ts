@@ -53,4 +53,30 @@ describe('the UDP batch path in worker threads', () => {
     await client.send(payload(1, 16), port, '127.0.0.1');
     expect(await received).toBe(1);
   });
+
+  it('takes nothing out of the socket once its thread is exiting: what it can no longer deliver stays queued', async () => {
+    const { fd, port } = udpSocket({ host: '127.0.0.1', port: 0 });
+    defer(() => close(fd));
+    const shard = worker('udp-batch-dies.ts', { fd });
+    await once(shard, 'message');
+    const client = await udpClient('udp4', '127.0.0.1');
+    defer(() => client.close());
+    const exited = workerExit(shard);
+    await client.send(payload(0, 16), port, '127.0.0.1');
+    await once(shard, 'message'); // dying: it holds its thread, then exits with the poll still on
+    for (let seq = 1; seq <= 20; seq++) await client.send(payload(seq, 16), port, '127.0.0.1');
+    expect(await exited).toBe(0);
+
+    const { slabBytes, metaLength } = udpBatchSizes(64, 4);
+    const slab = new Uint8Array(new SharedArrayBuffer(slabBytes));
+    const meta = new Int32Array(new SharedArrayBuffer(metaLength * Int32Array.BYTES_PER_ELEMENT));
+    let left = 0;
+    const handle = startUdpBatch(fd, slab, meta, 64, 4, (count) => {
+      left += count;
+    });
+    defer(() => stopUdpBatch(handle));
+    const deadline = performance.now() + 2_000;
+    while (left < 20 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(left).toBe(20);
+  });
 });
