@@ -79,6 +79,21 @@ export interface ShardInit {
   readonly offload?: OffloadSettings;
 }
 
+/**
+ * `workerData` of a spare shard: a worker started ahead of need, so that a dead shard's replacement has
+ * already paid for its thread, its isolate and its imports. It imports `preload` (the handler modules),
+ * says `standing-by`, and waits for the one message that makes it a shard: `{ type: 'become', init }`.
+ */
+export interface SpareInit {
+  readonly preload: readonly string[];
+}
+
+/** The message that turns a spare into the shard `init` describes. */
+export interface BecomeShard {
+  readonly type: 'become';
+  readonly init: ShardInit;
+}
+
 /** A shard's piscina pool for `context.offload()`. */
 export interface OffloadSettings {
   /** The task module (file: URL) whose default export runs in the pool's threads. */
@@ -175,6 +190,8 @@ export type CoordinatorMessage =
 /** Shard → coordinator messages. */
 export type ShardMessage =
   | { readonly type: 'ready' }
+  /** A spare has imported its handler modules and waits for `become`. */
+  | { readonly type: 'standing-by' }
   | { readonly type: 'listening'; readonly listenerId: number; readonly port: number }
   | { readonly type: 'listen-failed'; readonly listenerId: number; readonly error: SerializedError }
   | { readonly type: 'start-failed'; readonly error: SerializedError }

@@ -120,6 +120,8 @@ export interface EngineStats {
   readonly udp: readonly UdpPortStats[];
   /** Present when the engine serves ICMP. */
   readonly icmp?: IcmpStats;
+  /** A spare shard worker stands by to replace the next shard that dies (`restart.spare`). */
+  readonly spareStandingBy: boolean;
 }
 
 export function shardStats(shard: ShardHandle): ShardStats {
@@ -183,6 +185,7 @@ export function engineStats(
   shards: readonly ShardHandle[],
   listeners: readonly { readonly stats: ListenerStats }[],
   udp: readonly UdpPortStats[],
+  spareStandingBy: boolean,
   icmp?: IcmpStats,
 ): EngineStats {
   const perShard = shards.map(shardStats);
@@ -214,6 +217,7 @@ export function engineStats(
     total,
     listeners: listeners.map((listener) => listener.stats),
     udp,
+    spareStandingBy,
     ...(icmp === undefined ? {} : { icmp }),
   };
 }

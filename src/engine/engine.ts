@@ -44,7 +44,7 @@ import {
   type UdpOptions,
 } from './options.js';
 import { reviveError } from './revive-error.js';
-import { type ShardEvents, ShardHandle } from './shard-handle.js';
+import { type ShardEvents, ShardHandle, SpareShard } from './shard-handle.js';
 import { canTransferSockets } from './socket-transfer.js';
 import { bindUdpListener, closeUdpBindings, rebindUdp, type UdpBinding } from './udp-binder.js';
 import { readUdpDrops } from './udp-kernel-drops.js';
@@ -107,6 +107,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #restartTimes: number[][] = [];
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   #metrics: { readonly server: Server; readonly port: number } | undefined;
+  /** A worker standing by to become the next shard that dies (restart.spare). */
+  #spare: SpareShard | undefined;
   #udpCounters: Float64Array = new Float64Array(0);
   #shards: ShardHandle[] = [];
   #state: EngineState = 'idle';
@@ -219,6 +221,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         process.once('SIGINT', this.#onSignal);
       }
       this.#state = 'running';
+      this.#startSpare();
     } catch (error) {
       await this.#shutdown(0);
       this.#state = 'closed';
@@ -340,7 +343,10 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   async #restart(dead: ShardHandle): Promise<void> {
     if (this.#state !== 'running') return;
-    const shard = new ShardHandle(this.#inits[dead.id]!, this.#shardEvents, this.#shardOptions(), dead);
+    const spare = this.#spare?.alive === true ? this.#spare : undefined;
+    this.#spare = undefined;
+    const init = this.#inits[dead.id]!;
+    const shard = new ShardHandle(init, this.#shardEvents, this.#shardOptions(), dead, spare);
     this.#shards[dead.id] = shard;
     try {
       await shard.ready;
@@ -354,6 +360,24 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (!(error instanceof ShardExitError)) this.#report(error as SockshardError);
       if (shard.alive) await shard.terminate();
     }
+    this.#startSpare();
+  }
+
+  /** Starts a spare shard worker, if the restart policy wants one and none stands by. */
+  #startSpare(): void {
+    const policy = this.options.restart;
+    if (this.#state !== 'running' || policy === false || !policy.spare || this.#spare?.alive === true) return;
+    const preload = this.#inits[0]!.listeners.map((spec) => spec.handler);
+    this.#spare = new SpareShard(preload, this.#shardOptions());
+  }
+
+  /** Ends the spare, once it has finished loading (cutting a thread off mid-import can leak a loader's fd). */
+  async #stopSpare(): Promise<void> {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare === undefined) return;
+    await Promise.race([spare.settled, delay(EXIT_GRACE_MS)]);
+    await spare.terminate();
   }
 
   async #listenHere(listener: Listener, handoff: 'native' | 'transfer'): Promise<void> {
@@ -410,7 +434,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Counters of every shard and listener, read from shared memory. */
   stats(): EngineStats {
-    return engineStats(this.#shards, this.#listeners, this.udpPorts(), this.#icmp?.stats());
+    const spare = this.#spare?.standingBy === true;
+    return engineStats(this.#shards, this.#listeners, this.udpPorts(), spare, this.#icmp?.stats());
   }
 
   /** The bound UDP ports (the kernel's picks for port 0) with their owning shards and counters. */
@@ -467,7 +492,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       listener.acceptor?.close();
     }
     const deadline = delay(timeoutMs + EXIT_GRACE_MS);
-    await Promise.all(this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)));
+    await Promise.all([
+      this.#stopSpare(),
+      ...this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)),
+    ]);
     closeUdpBindings(this.#udpBindings);
     this.#icmp?.close();
   }

@@ -65,6 +65,12 @@ export function renderMetrics(stats: EngineStats): string {
     type: 'gauge',
     samples: stats.shards.map((shard) => [`shard="${shard.shardId}"`, shard.alive ? 1 : 0] as const),
   });
+  metrics.push({
+    name: 'sockshard_spare_up',
+    help: 'Whether a spare shard worker stands by to replace a dead shard',
+    type: 'gauge',
+    samples: [['', stats.spareStandingBy ? 1 : 0]],
+  });
   for (const [key, help] of LISTENER_METRICS) {
     metrics.push({
       name: `sockshard_listener_${snake(key)}_total`,
@@ -87,7 +93,9 @@ export function renderMetrics(stats: EngineStats): string {
   for (const metric of metrics) {
     if (metric.samples.length === 0) continue;
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
-    for (const [labels, value] of metric.samples) lines.push(`${metric.name}{${labels}} ${value}`);
+    for (const [labels, value] of metric.samples) {
+      lines.push(`${metric.name}${labels === '' ? '' : `{${labels}}`} ${value}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -41,7 +41,8 @@ export interface EngineOptions {
   /**
    * Restarting shards that die (an uncaught error that escapes, `process.exit` in a handler, running out
    * of memory). `false` leaves a dead shard down. Defaults: 5 restarts per 60 s; the first restart in a
-   * window is immediate, then the back-off starts at 100 ms and doubles up to 5 s.
+   * window is immediate, then the back-off starts at 100 ms and doubles up to 5 s. A spare shard worker
+   * stands by (`spare`, default true) so that the replacement skips the thread start and the imports.
    */
   readonly restart?: false | RestartPolicy;
   /**
@@ -86,6 +87,11 @@ export interface RestartPolicy {
   readonly windowMs?: number;
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Keep one spare shard worker started, its handler modules imported (once more than there are shards:
+   * mind top-level side effects), to become the next shard that dies. Default true.
+   */
+  readonly spare?: boolean;
 }
 
 /** A handler module: a `file:` URL, or a path (relative paths resolve against the current directory). */
@@ -187,6 +193,11 @@ function integer(option: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
+function boolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'must be a boolean');
+  return value;
+}
+
 export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('options', 'must be an object');
@@ -198,7 +209,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
     handoff: oneOf('handoff', options.handoff ?? 'native', ['native', 'transfer', 'auto'] as const),
     restart: restartPolicy(options.restart),
-    handleSignals: options.handleSignals ?? false,
+    handleSignals: boolean('handleSignals', options.handleSignals ?? false),
     ...(options.offload === undefined ? {} : { offload: offloadSettings(options.offload, shards) }),
     closeTimeoutMs: integer('closeTimeoutMs', options.closeTimeoutMs ?? 5_000, 0, 2 ** 31 - 1),
     ...(options.metrics === undefined
@@ -244,7 +255,7 @@ function restartPolicy(policy: EngineOptions['restart']): false | Required<Resta
   if (policy !== undefined && (typeof policy !== 'object' || policy === null)) {
     throw new InvalidOptionError(
       'restart',
-      'must be false or { maxRestarts, windowMs, backoffMs, maxBackoffMs }',
+      'must be false or { maxRestarts, windowMs, backoffMs, maxBackoffMs, spare }',
     );
   }
   return {
@@ -252,6 +263,7 @@ function restartPolicy(policy: EngineOptions['restart']): false | Required<Resta
     windowMs: integer('restart.windowMs', policy?.windowMs ?? 60_000, 1, 2 ** 31 - 1),
     backoffMs: integer('restart.backoffMs', policy?.backoffMs ?? 100, 0, 2 ** 31 - 1),
     maxBackoffMs: integer('restart.maxBackoffMs', policy?.maxBackoffMs ?? 5_000, 0, 2 ** 31 - 1),
+    spare: boolean('restart.spare', policy?.spare ?? true),
   };
 }
 
@@ -368,8 +380,7 @@ export function resolveUdpListener(id: number, options: UdpOptions): ResolvedUdp
   const shardFor = options.shardFor ?? ((port: number, shards: number) => port % shards);
   if (typeof shardFor !== 'function')
     throw new InvalidOptionError('udp.shardFor', 'must be a function (port, shards) => shard');
-  const reusePort = options.reusePort ?? false;
-  if (typeof reusePort !== 'boolean') throw new InvalidOptionError('udp.reusePort', 'must be a boolean');
+  const reusePort = boolean('udp.reusePort', options.reusePort ?? false);
   const optionalSize = (key: 'recvBufferSize' | 'sendBufferSize') =>
     options[key] === undefined ? {} : { [key]: integer(`udp.${key}`, options[key], 1, 2 ** 30) };
   return {

@@ -4,6 +4,7 @@ import { HandlerError, ShardExitError } from '../errors.js';
 import { close } from '../native/binding.js';
 import {
   ADDRESS_BUCKETS,
+  type BecomeShard,
   COUNTER_ACCEPTED,
   COUNTER_CLOSED,
   type CoordinatorMessage,
@@ -16,6 +17,7 @@ import {
   RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
+  type SpareInit,
   UDP_SOCKET_BYTES,
   UDP_SOCKET_FD,
   UDP_SOCKET_LISTENER,
@@ -32,6 +34,62 @@ const SHARD_ENTRY = siblingModule('../workers/shard-main.js', import.meta.url);
 interface Waiter {
   message(message: ShardMessage): void;
   exit(exitCode: number): void;
+}
+
+/** How a shard's worker is started. */
+export interface ShardWorkerOptions {
+  readonly resourceLimits?: ResourceLimits;
+  readonly maxConnections: number;
+}
+
+/**
+ * A shard worker started ahead of need (see `SpareInit`): a dead shard's replacement becomes this one and
+ * skips the thread start and the imports, a few hundred ms (more when run from sources).
+ */
+export class SpareShard {
+  readonly worker: Worker;
+  /** Resolves once it stands by (or has ended). */
+  readonly settled: Promise<void>;
+  #alive = true;
+  #standingBy = false;
+
+  constructor(preload: readonly string[], options: ShardWorkerOptions) {
+    this.worker = startShardWorker({ preload } satisfies SpareInit, 'sockshard-shard-spare', options);
+    this.worker.on('error', () => {});
+    this.settled = new Promise<void>((resolve) => {
+      this.worker.once('message', () => {
+        this.#standingBy = true;
+        resolve();
+      });
+      this.worker.once('exit', () => {
+        this.#alive = false;
+        this.#standingBy = false;
+        resolve();
+      });
+    });
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Started, its handler modules imported, waiting. */
+  get standingBy(): boolean {
+    return this.#standingBy;
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+function startShardWorker(data: ShardInit | SpareInit, name: string, options: ShardWorkerOptions): Worker {
+  const { resourceLimits } = options;
+  return startWorker(SHARD_ENTRY, {
+    workerData: data,
+    name,
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+  });
 }
 
 /** What a shard reports to the engine. */
@@ -74,15 +132,15 @@ export class ShardHandle implements Balanced {
   /**
    * `previous`: the incarnation this one replaces after a crash. Its counters carry on (they live in shared
    * memory); the connections it had adopted died with it and count as lost; connections still waiting in
-   * the control ring are adopted by this one.
+   * the control ring are adopted by this one. `spare`: a standing-by worker to become this shard.
    */
   constructor(
     init: ShardInit,
     events: ShardEvents,
-    options: { readonly resourceLimits?: ResourceLimits; readonly maxConnections: number },
+    options: ShardWorkerOptions,
     previous?: ShardHandle,
+    spare?: SpareShard,
   ) {
-    const { resourceLimits, maxConnections } = options;
     this.id = init.shardId;
     this.handedOff = previous?.handedOff ?? 0;
     this.restarts = previous === undefined ? 0 : previous.restarts + 1;
@@ -99,12 +157,13 @@ export class ShardHandle implements Balanced {
     // The connections a dead incarnation held will never report their close: start its buckets afresh
     // (lenient for connections still waiting in the ring, rather than strict for ever).
     if (previous !== undefined) this.#addresses.fill(0);
-    this.#maxConnections = maxConnections;
-    this.worker = startWorker(SHARD_ENTRY, {
-      workerData: init,
-      name: `sockshard-shard-${init.shardId}`,
-      ...(resourceLimits === undefined ? {} : { resourceLimits }),
-    });
+    this.#maxConnections = options.maxConnections;
+    if (spare === undefined) {
+      this.worker = startShardWorker(init, `sockshard-shard-${init.shardId}`, options);
+    } else {
+      this.worker = spare.worker;
+      this.worker.postMessage({ type: 'become', init } satisfies BecomeShard);
+    }
     this.ready = this.waitFor((message) => {
       if (message.type === 'start-failed') throw reviveError(message.error, this.id);
       if (message.type !== 'ready') return undefined;

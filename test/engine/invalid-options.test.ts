@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, EngineStateError, InvalidOptionError, type TcpOptions } from '../../src/index.js';
+import {
+  createEngine,
+  type EngineOptions,
+  EngineStateError,
+  InvalidOptionError,
+  type TcpOptions,
+} from '../../src/index.js';
 import { fixtureHandler } from '../helpers/engine.js';
 import { useTeardown } from '../helpers/sockets.js';
 
@@ -21,8 +27,10 @@ describe('invalid options are named', () => {
     [{ shards: 0 }, 'shards'],
     [{ shards: 1.5 }, 'shards'],
     [{ controlRingBytes: 3000 }, 'controlRingBytes'],
+    [{ restart: { spare: 'yes' } }, 'restart.spare'],
+    [{ handleSignals: 1 }, 'handleSignals'],
   ])('createEngine(%j) → %s', (options, option) => {
-    expect(optionOf(() => createEngine(options))).toBe(option);
+    expect(optionOf(() => createEngine(options as unknown as EngineOptions))).toBe(option);
   });
 
   it.each([

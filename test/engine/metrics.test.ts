@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
-import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { fixtureHandler, portOf, until } from '../helpers/engine.js';
 import { useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
@@ -12,6 +12,7 @@ describe('Prometheus endpoint', () => {
       .udp({ ports: [0], handler: fixtureHandler('udp-echo.ts') });
     await engine.start();
     defer(() => engine.close({ timeoutMs: 200 }));
+    await until(() => engine.stats().spareStandingBy, 10_000);
     for (let i = 0; i < 3; i++) await (await fetch(`http://127.0.0.1:${portOf(engine)}/`)).text();
     const metricsPort = engine.metricsPort()!;
     const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -25,10 +26,11 @@ describe('Prometheus endpoint', () => {
     expect(text).toContain('# TYPE sockshard_shard_requests_total counter');
     expect(sample('sockshard_shard_requests_total')).toBe(3);
     expect(sample('sockshard_shard_up')).toBe(2);
+    expect(text).toContain('\nsockshard_spare_up 1\n');
     expect(text).toMatch(/sockshard_udp_datagrams_in_total\{listener="1",port="\d+"\} 0/);
     // Every non-comment line is `name{labels} number`.
     for (const line of text.trim().split('\n')) {
-      if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+\{[^}]*\} -?\d+(\.\d+)?$/);
+      if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);
     }
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
   });

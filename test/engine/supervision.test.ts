@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type EngineOptions, type SockshardError } from '../../src/index.js';
-import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { fixtureHandler, portOf, until } from '../helpers/engine.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
 
@@ -64,15 +64,6 @@ function collect(engine: Engine) {
   engine.on('error', (error) => errors.push(error));
   engine.on('shard-online', (shardId) => online.push(shardId));
   return { errors, online };
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return performance.now() - started;
 }
 
 describe('supervision', () => {
@@ -138,6 +129,30 @@ describe('supervision', () => {
       expect(s.shard).toBe(0);
       s.socket.destroy();
     }
+  });
+
+  it('replaces a dead shard with the spare that stood by, and starts the next spare', async () => {
+    const { engine, online } = await mortalEngine();
+    await until(() => engine.stats().spareStandingBy, 10_000);
+    const [survivor, victim] = await oneOnEach(portOf(engine));
+    defer(() => survivor.socket.destroy());
+    await kill(victim, 'exit');
+    await until(() => online.filter((id) => id === 1).length === 2, 3_000);
+    // The spare became shard 1 (so none stands by), and a new one is on its way.
+    expect(engine.stats().spareStandingBy).toBe(false);
+    const [, again1] = await oneOnEach(portOf(engine));
+    defer(() => again1.socket.destroy());
+    expect(await again1.ask('whoami')).toBe('1\n');
+    await until(() => engine.stats().spareStandingBy, 10_000);
+  });
+
+  it('keeps no spare with restart: { spare: false }, and restarts cold', async () => {
+    const { engine, online } = await mortalEngine({ restart: { spare: false } });
+    const [survivor, victim] = await oneOnEach(portOf(engine));
+    defer(() => survivor.socket.destroy());
+    await kill(victim, 'exit');
+    await until(() => online.filter((id) => id === 1).length === 2, 10_000);
+    expect(engine.stats().spareStandingBy).toBe(false);
   });
 
   it('restarts a shard that runs out of memory under resourceLimits', async () => {

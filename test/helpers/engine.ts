@@ -34,6 +34,16 @@ export async function hangUp(socket: net.Socket): Promise<void> {
   await closed;
 }
 
+/** Resolves with the ms it took for `condition` to hold; rejects after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return performance.now() - started;
+}
+
 /** Runs `task` over `items` with at most `limit` in flight. */
 export async function inBatches<T, R>(
   items: readonly T[],
