@@ -101,6 +101,8 @@ export interface OffloadSettings {
   readonly threadsPerShard: number;
   /** Default per-task timeout; 0 = none. */
   readonly timeoutMs: number;
+  /** How much nicer than the shards the pool's threads run (Linux). */
+  readonly niceIncrement: number;
 }
 
 /** A shard's share of ICMP: its two rings with the coordinator's raw socket, and its identifiers. */

@@ -48,12 +48,15 @@ export interface EngineOptions {
   /**
    * A piscina pool for `context.offload()`: `module`'s default export runs CPU-heavy work off the shards'
    * event loops. `threads` (default: os.availableParallelism()) is shared out among the shards, at
-   * least one each; `timeoutMs` (default 0: none) bounds each task.
+   * least one each; `timeoutMs` (default 0: none) bounds each task. `niceIncrement` (0-19, default 5; Linux)
+   * runs the pool's threads that much nicer than the shards, so that the event loops get the CPU first
+   * when both want it (piscina's option; it needs piscina's optional dependency `@napi-rs/nice`).
    */
   readonly offload?: {
     readonly module: HandlerModule;
     readonly threads?: number;
     readonly timeoutMs?: number;
+    readonly niceIncrement?: number;
   };
   /** An opt-in Prometheus endpoint (GET /metrics) served by the coordinator. Default: none. */
   readonly metrics?: { readonly port: number; readonly host?: string };
@@ -247,6 +250,7 @@ function offloadSettings(offload: NonNullable<EngineOptions['offload']>, shards:
     module: handlerUrl('offload.module', offload.module),
     threadsPerShard: Math.max(1, Math.round(threads / shards)),
     timeoutMs: integer('offload.timeoutMs', offload.timeoutMs ?? 0, 0, 2 ** 31 - 1),
+    niceIncrement: integer('offload.niceIncrement', offload.niceIncrement ?? 5, 0, 19),
   };
 }
 

@@ -23,6 +23,7 @@ export class OffloadPool {
       minThreads: settings.threadsPerShard,
       maxThreads: settings.threadsPerShard,
       idleTimeout: 60_000,
+      niceIncrement: settings.niceIncrement,
     });
   }
 

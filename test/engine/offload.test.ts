@@ -6,10 +6,12 @@ import { useTeardown } from '../helpers/sockets.js';
 const defer = useTeardown();
 const task = new URL('../fixtures/offload/task.ts', import.meta.url);
 
-async function offloadEngine(withPool = true) {
+async function offloadEngine(withPool = true, niceIncrement?: number) {
   const engine = createEngine({
     shards: 1,
-    ...(withPool ? { offload: { module: task, threads: 1 } } : {}),
+    ...(withPool
+      ? { offload: { module: task, threads: 1, ...(niceIncrement === undefined ? {} : { niceIncrement }) } }
+      : {}),
   }).http({ port: 0, handler: fixtureHandler('offload-http.ts') });
   await engine.start();
   defer(() => engine.close({ timeoutMs: 500 }));
@@ -50,6 +52,17 @@ describe('context.offload()', () => {
     ]);
     // The pool survives both.
     expect(await get('/burn?ms=1')).toEqual([200, { burned: 1, spins: true }]);
+  });
+
+  it('runs the pool threads nicer than the shard (5 by default), so the event loop gets the CPU first', async () => {
+    for (const [increment, option] of [
+      [5, undefined],
+      [12, 12],
+    ] as const) {
+      const [, body] = await (await offloadEngine(true, option)).get('/priority');
+      const { pool, shard } = body as { pool: number; shard: number };
+      expect(pool).toBe(Math.min(19, shard + increment));
+    }
   });
 
   it('moves transferables instead of copying them', async () => {
