@@ -6,8 +6,9 @@
  *
  *   npm run bench:offload [-- --quick] [-- --runs N]
  *
- * Fairness: both contenders are the same engine (2 shards) and the same app code; offload adds a pool of
- * 2 threads (one per shard) on the same 2 cores. Server and load generator (plain node:http clients,
+ * Fairness: the contenders are the same engine (2 shards) and the same app code; offload adds a pool of
+ * 2 threads (one per shard) on the same 2 cores, at the default niceIncrement (5: the shards' event loops
+ * get the CPU first) and at 0 (the pool competes with them as an equal). Server and load generator (plain node:http clients,
  * closed loop) each run in their own process; contenders take turns within each run. Writes
  * bench/results/offload.json with `light_p99_offload_vs_inline` and `throughput_offload_vs_inline`.
  */
@@ -17,11 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { benchArgs, percentile, printTable, type Series, series, si, writeResults } from './lib/report.js';
 import { ITERATIONS_ENV, work } from './offload/work.js';
 
-const args = benchArgs(3);
+const args = benchArgs(3, 2);
 const SHARDS = 2;
 const THREADS = 2;
 const CONNECTIONS = 32;
-const SECONDS = args.quick ? 4 : 10;
+const SECONDS = args.quick ? 3 : 10;
 const TARGET_MS = 5;
 const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const here = (file: string) => fileURLToPath(new URL(`./offload/${file}`, import.meta.url));
@@ -41,8 +42,13 @@ function calibrate(): number {
 const iterations = calibrate();
 const env = { ...process.env, [ITERATIONS_ENV]: String(iterations) };
 
-async function startServer(mode: 'inline' | 'offload'): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [tsx, here('server.ts'), mode, String(SHARDS), String(THREADS)], {
+const MODES = ['inline', 'offload', 'offload-nice0'] as const;
+type Mode = (typeof MODES)[number];
+
+async function startServer(mode: Mode): Promise<{ child: ChildProcess; port: number }> {
+  const args = [here('server.ts'), mode === 'inline' ? 'inline' : 'offload', String(SHARDS), String(THREADS)];
+  if (mode === 'offload-nice0') args.push('0');
+  const child = spawn(process.execPath, [tsx, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -69,8 +75,7 @@ function load(port: number, seconds: number): LoadResult {
   return JSON.parse(out.toString()) as LoadResult;
 }
 
-const MODES = ['inline', 'offload'] as const;
-const figures: Record<string, Record<string, number[]>> = { inline: {}, offload: {} };
+const figures: Record<string, Record<string, number[]>> = Object.fromEntries(MODES.map((mode) => [mode, {}]));
 const push = (mode: string, key: string, value: number) => {
   const list = figures[mode]![key] ?? [];
   list.push(value);
@@ -113,12 +118,17 @@ const ratios = {
   light_p99_offload_vs_inline: m('offload', 'lightP99') / m('inline', 'lightP99'),
   light_p50_offload_vs_inline: m('offload', 'lightP50') / m('inline', 'lightP50'),
   throughput_offload_vs_inline: m('offload', 'perSecond') / m('inline', 'perSecond'),
+  light_p99_offload_nice0_vs_inline: m('offload-nice0', 'lightP99') / m('inline', 'lightP99'),
+  throughput_offload_nice0_vs_inline: m('offload-nice0', 'perSecond') / m('inline', 'perSecond'),
 };
 printTable(
   `10% of requests burn ~${TARGET_MS} ms of CPU (${iterations} SHA-256 rounds); ${SHARDS} shards, ${CONNECTIONS} connections, median of ${args.runs} runs of ${SECONDS} s`,
   MODES.map((mode) => ({
-    contender:
-      mode === 'inline' ? 'work inline (in the shard)' : `context.offload() (${THREADS} piscina threads)`,
+    contender: {
+      inline: 'work inline (in the shard)',
+      offload: `context.offload() (${THREADS} piscina threads, niceIncrement 5)`,
+      'offload-nice0': `context.offload() (${THREADS} piscina threads, niceIncrement 0)`,
+    }[mode],
     'req/s': si(m(mode, 'perSecond')),
     'light p50 ms': m(mode, 'lightP50').toFixed(2),
     'light p99 ms': m(mode, 'lightP99').toFixed(2),

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type BalanceStrategy, createEngine } from '../../src/index.js';
+import { spareStandingBy } from '../lib/engine.js';
 import { runServerChild } from './server-child.js';
 
 const { values } = parseArgs({
@@ -41,6 +42,7 @@ runServerChild(async () => {
     balance,
   });
   await engine.start();
+  await spareStandingBy(engine);
   return {
     port: engine.addresses()[0]!.port,
     pids: [process.pid],

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { formatIpv4, parseIpv4 } from '../../src/icmp/index.js';
 import { createEngine, IcmpPermissionError } from '../../src/index.js';
+import { spareStandingBy } from '../lib/engine.js';
 import { type EchoOutcome, quantiles } from './figures.js';
 import type { EchoWorkload } from './raw-socket-echo.js';
 
@@ -46,6 +47,7 @@ export async function engineEcho(workload: EchoWorkload): Promise<EchoOutcome> {
     if (error instanceof IcmpPermissionError) return { skipped: 'needs root or CAP_NET_RAW' };
     throw error;
   }
+  await spareStandingBy(engine);
   try {
     const port = engine.addresses()[0]!.port;
     const sessions = await Promise.all(Array.from({ length: shards }, () => control(port)));

@@ -12,7 +12,8 @@ export interface BenchArgs {
   readonly runs: number;
 }
 
-export function benchArgs(defaultRuns = 5): BenchArgs {
+/** `--quick` and `--runs N` (default: `defaultRuns`, or `quickRuns` with --quick). */
+export function benchArgs(defaultRuns = 5, quickRuns = defaultRuns): BenchArgs {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -20,9 +21,10 @@ export function benchArgs(defaultRuns = 5): BenchArgs {
     },
     strict: true,
   });
-  const runs = values.runs === undefined ? defaultRuns : Number(values.runs);
+  const quick = values.quick ?? false;
+  const runs = values.runs !== undefined ? Number(values.runs) : quick ? quickRuns : defaultRuns;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  return { quick: values.quick ?? false, runs };
+  return { quick, runs };
 }
 
 export function median(values: readonly number[]): number {

@@ -3,6 +3,7 @@
  * Prints {"ports":[...]} once serving; closes on SIGTERM.
  */
 import { createEngine } from '../../src/index.js';
+import { spareStandingBy } from '../lib/engine.js';
 
 const [ports, shards, reusePort, io] = process.argv.slice(2);
 const engine = createEngine({ shards: Number(shards) }).udp({
@@ -13,6 +14,7 @@ const engine = createEngine({ shards: Number(shards) }).udp({
   recvBufferSize: 4 << 20,
 });
 await engine.start();
+await spareStandingBy(engine);
 console.log(JSON.stringify({ ports: engine.udpPorts().map((p) => p.port), io: engine.udpPorts()[0]?.io }));
 process.once('SIGTERM', () => {
   console.error(JSON.stringify({ stats: engine.udpPorts() }));
