@@ -33,7 +33,7 @@ describe('the UDP batch path in worker threads', () => {
   it('cleans up a running poll when the worker is terminated, leaving the fd to its owner', async () => {
     const { fd, port } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const shard = worker('udp-batch-on-fd.ts', { fd });
+    const shard = worker('udp-batch-on-fd.ts', { fd, mode: 'idle' });
     await once(shard, 'message');
     expect(await shard.terminate()).toBe(1);
 
@@ -57,7 +57,7 @@ describe('the UDP batch path in worker threads', () => {
   it('takes nothing out of the socket once its thread is exiting: what it can no longer deliver stays queued', async () => {
     const { fd, port } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const shard = worker('udp-batch-dies.ts', { fd });
+    const shard = worker('udp-batch-on-fd.ts', { fd, mode: 'dies' });
     await once(shard, 'message');
     const client = await udpClient('udp4', '127.0.0.1');
     defer(() => client.close());
