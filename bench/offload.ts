@@ -8,9 +8,10 @@
  *
  * Fairness: the contenders are the same engine (2 shards) and the same app code; offload adds a pool of
  * 2 threads (one per shard) on the same 2 cores, at the default niceIncrement (5: the shards' event loops
- * get the CPU first) and at 0 (the pool competes with them as an equal). Server and load generator (plain node:http clients,
- * closed loop) each run in their own process; contenders take turns within each run. Writes
- * bench/results/offload.json with `light_p99_offload_vs_inline` and `throughput_offload_vs_inline`.
+ * get the CPU first) and at 0 (the pool competes with them as an equal). Server and load generator
+ * (plain node:http clients, closed loop) each run in their own process; contenders take turns within each
+ * run. Writes bench/results/offload.json with `light_p99_offload_vs_inline` and
+ * `throughput_offload_vs_inline` (and the same for niceIncrement 0).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,9 +47,9 @@ const MODES = ['inline', 'offload', 'offload-nice0'] as const;
 type Mode = (typeof MODES)[number];
 
 async function startServer(mode: Mode): Promise<{ child: ChildProcess; port: number }> {
-  const args = [here('server.ts'), mode === 'inline' ? 'inline' : 'offload', String(SHARDS), String(THREADS)];
-  if (mode === 'offload-nice0') args.push('0');
-  const child = spawn(process.execPath, [tsx, ...args], {
+  const argv = [here('server.ts'), mode === 'inline' ? 'inline' : 'offload', String(SHARDS), String(THREADS)];
+  if (mode === 'offload-nice0') argv.push('0');
+  const child = spawn(process.execPath, [tsx, ...argv], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

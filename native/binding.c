@@ -289,6 +289,7 @@ static bool js_can_run(napi_env env) {
   return napi_get_undefined(env, &value) == napi_ok && napi_strict_equals(env, value, value, &equal) == napi_ok;
 }
 
+
 /*
  * Calls callback(count) with a fresh async context so promise jobs and nextTicks queued by the callback
  * run before we return to the loop. A throw becomes an uncaught exception, exactly as a throwing
@@ -319,6 +320,13 @@ static bool deliver(poller *p, int32_t count) {
 static void pause_poller(poller *p) {
   uv_poll_stop(&p->poll);
   p->state = PAUSED;
+}
+
+/* Before each batch: may this poller take anything out of the kernel? If not, it pauses for good. */
+static bool may_take(poller *p) {
+  if (js_can_run(p->env)) return true;
+  pause_poller(p);
+  return false;
 }
 
 /* The data pointer is re-read each batch: JS could have transferred (detached) a plain ArrayBuffer. */
@@ -463,10 +471,7 @@ static bool accept_batch(poller *a) {
     deliver(a, -EFAULT);
     return false;
   }
-  if (!js_can_run(a->env)) {
-    pause_poller(a);
-    return false;
-  }
+  if (!may_take(a)) return false;
   int err = ss_accept_batch(a->fd, out, pairs, &count);
   /* JS stopped between the check and the callback (terminate() from another thread): nobody owns these. */
   if (count > 0 && !deliver(a, count)) {
@@ -603,10 +608,7 @@ static bool udp_recv_batch(udp_batch *u) {
     deliver(p, -EFAULT);
     return false;
   }
-  if (!js_can_run(p->env)) {
-    pause_poller(p);
-    return false;
-  }
+  if (!may_take(p)) return false;
   int err = ss_udp_recv_batch(u->receiver, p->fd, slab, u->max_datagram, meta, &count);
   /* Terminated from another thread since the check: this one batch is lost, so just stop. */
   if (count > 0 && !deliver(p, count)) {
