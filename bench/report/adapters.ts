@@ -10,7 +10,7 @@ import { adaptRing } from './ring.js';
 import type { Adapter } from './types.js';
 import { adaptUdp } from './udp.js';
 
-export const BENCHMARKS = ['ring', 'http', 'udp', 'icmp', 'offload'] as const;
+export const BENCHMARKS = ['ring', 'http', 'udp', 'icmp', 'offload', 'restart'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 const ADAPTERS: Readonly<Record<string, Adapter>> = {
