@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { close, listen, startAccepting, stopAccepting } from '../../src/native/binding.js';
+import { deathGate } from '../fixtures/native/dying.js';
 import { connect, destroy, fixtureWorker, readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
@@ -56,13 +57,15 @@ describe('the addon in worker threads', () => {
   it('accepts nothing once its thread is exiting: what it could no longer hand on stays in the backlog', async () => {
     const { fd, port } = listen({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const shard = worker('accept-on-fd.ts', { fd, mode: 'dies', handle: false });
+    const death = deathGate();
+    const shard = worker('accept-on-fd.ts', { fd, mode: 'dies', handle: false, gate: death.gate });
     await once(shard, 'message');
     const exited = once(shard, 'exit');
     defer(await connect(port, '127.0.0.1').then((first) => () => destroy(first)));
-    await once(shard, 'message'); // dying: it holds its thread, then exits with the poll still on
+    await once(shard, 'message'); // dying: it holds its thread until the gate opens
     const clients = await Promise.all(Array.from({ length: 5 }, () => connect(port, '127.0.0.1')));
     for (const client of clients) defer(() => destroy(client));
+    death.open(); // every client is in the backlog: now it exits, with the poll still on
     expect((await exited)[0]).toBe(0);
 
     const out = new Int32Array(2);
@@ -72,9 +75,6 @@ describe('the addon in worker threads', () => {
       close(out[0]!);
     });
     defer(() => stopAccepting(handle));
-    const deadline = performance.now() + 2_000;
-    while (accepted < 5 && performance.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(accepted).toBe(5);
+    await expect.poll(() => accepted, { timeout: 2_000 }).toBe(5);
   });
 });

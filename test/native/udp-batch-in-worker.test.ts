@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { close, startUdpBatch, stopUdpBatch, udpBatchSizes, udpSocket } from '../../src/native/binding.js';
+import { deathGate } from '../fixtures/native/dying.js';
 import { fixtureWorker, useTeardown } from '../helpers/sockets.js';
 import { echoRoundTrips, payload, udpClient } from '../helpers/udp-client.js';
 import { workerExit } from '../helpers/worker-exit.js';
@@ -57,14 +58,16 @@ describe('the UDP batch path in worker threads', () => {
   it('takes nothing out of the socket once its thread is exiting: what it can no longer deliver stays queued', async () => {
     const { fd, port } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const shard = worker('udp-batch-on-fd.ts', { fd, mode: 'dies' });
+    const death = deathGate();
+    const shard = worker('udp-batch-on-fd.ts', { fd, mode: 'dies', gate: death.gate });
     await once(shard, 'message');
     const client = await udpClient('udp4', '127.0.0.1');
     defer(() => client.close());
     const exited = workerExit(shard);
     await client.send(payload(0, 16), port, '127.0.0.1');
-    await once(shard, 'message'); // dying: it holds its thread, then exits with the poll still on
+    await once(shard, 'message'); // dying: it holds its thread until the gate opens
     for (let seq = 1; seq <= 20; seq++) await client.send(payload(seq, 16), port, '127.0.0.1');
+    death.open(); // all 20 are queued in the socket: now it exits, with the poll still on
     expect(await exited).toBe(0);
 
     const { slabBytes, metaLength } = udpBatchSizes(64, 4);
@@ -75,8 +78,6 @@ describe('the UDP batch path in worker threads', () => {
       left += count;
     });
     defer(() => stopUdpBatch(handle));
-    const deadline = performance.now() + 2_000;
-    while (left < 20 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(left).toBe(20);
+    await expect.poll(() => left, { timeout: 2_000 }).toBe(20);
   });
 });
