@@ -147,7 +147,15 @@ describe('supervision', () => {
   });
 
   it('keeps no spare with restart: { spare: false }, and restarts cold', async () => {
-    const { engine, online } = await mortalEngine({ restart: { spare: false } });
+    // A control engine with the default, started alongside: once its spare stands by, and as long again
+    // (a margin for the two starting at different speeds), a spare would stand by in the other one too.
+    const [control, { engine, online }] = await Promise.all([
+      mortalEngine(),
+      mortalEngine({ restart: { spare: false } }),
+    ]);
+    const controlSpareMs = await until(() => control.engine.stats().spareStandingBy, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, controlSpareMs));
+    expect(engine.stats().spareStandingBy).toBe(false);
     const [survivor, victim] = await oneOnEach(portOf(engine));
     defer(() => survivor.socket.destroy());
     await kill(victim, 'exit');
