@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../src/index.js';
 import { spareStandingBy } from './lib/engine.js';
@@ -33,7 +34,6 @@ const { createEngine } = (await import(
   new URL('../dist/index.js', import.meta.url).href
 )) as typeof import('../src/index.js');
 const handler = new URL('./restart/mortal.mjs', import.meta.url);
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One session: its shard, and a way to send it a command. */
 async function session(port: number): Promise<{ shard: number; socket: net.Socket }> {

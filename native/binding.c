@@ -289,7 +289,6 @@ static bool js_can_run(napi_env env) {
   return napi_get_undefined(env, &value) == napi_ok && napi_strict_equals(env, value, value, &equal) == napi_ok;
 }
 
-
 /*
  * Calls callback(count) with a fresh async context so promise jobs and nextTicks queued by the callback
  * run before we return to the loop. A throw becomes an uncaught exception, exactly as a throwing
