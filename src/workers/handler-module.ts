@@ -1,25 +1,9 @@
 import { HandlerLoadError } from '../errors.js';
-import type { HttpHandler, IcmpHandler, TcpHandler, UdpHandler } from '../handler.js';
 import type { ListenerSpec } from '../protocol.js';
-
-export type AnyHandler = TcpHandler | HttpHandler | UdpHandler | IcmpHandler;
-
-/** The functions a handler of each kind must have at least one of. */
-const ENTRY_POINTS = {
-  tcp: ['connection'],
-  http: ['request'],
-  udp: ['message'],
-  icmp: ['echoReply', 'echoRequest', 'unreachable', 'timeExceeded', 'other', 'setup', 'shardMessage'],
-} as const;
-const HELPERS = {
-  tcp: 'defineTcpHandler',
-  http: 'defineHttpHandler',
-  udp: 'defineUdpHandler',
-  icmp: 'defineIcmpHandler',
-} as const;
+import type { ListenerKindModule } from './served-listener.js';
 
 /** Imports a listener's handler module in this shard and checks that its default export fits the kind. */
-export async function loadHandler(spec: ListenerSpec): Promise<AnyHandler> {
+export async function loadHandler(spec: ListenerSpec, kind: ListenerKindModule): Promise<object> {
   let module: { default?: unknown };
   try {
     module = (await import(spec.handler)) as { default?: unknown };
@@ -27,17 +11,17 @@ export async function loadHandler(spec: ListenerSpec): Promise<AnyHandler> {
     throw new HandlerLoadError(spec.handler, `could not be imported: ${(error as Error).message}`, error);
   }
   let handler = module.default;
-  if (spec.kind === 'http' && typeof handler === 'function') handler = { request: handler };
-  const entries: readonly string[] = ENTRY_POINTS[spec.kind];
+  if (kind.bareFunction !== undefined && typeof handler === 'function')
+    handler = { [kind.bareFunction]: handler };
   const fits =
     typeof handler === 'object' &&
     handler !== null &&
-    entries.some((entry) => typeof (handler as Record<string, unknown>)[entry] === 'function');
+    kind.entryPoints.some((entry) => typeof (handler as Record<string, unknown>)[entry] === 'function');
   if (!fits) {
     throw new HandlerLoadError(
       spec.handler,
-      `must export default ${HELPERS[spec.kind]}({ ${entries[0]}(...) { ... } }) for a ${spec.kind} listener`,
+      `must export default ${kind.defineHelper}({ ${kind.entryPoints[0]}(...) { ... } }) for a ${spec.kind} listener`,
     );
   }
-  return handler as AnyHandler;
+  return handler as object;
 }

@@ -1,17 +1,7 @@
-import http from 'node:http';
 import net from 'node:net';
-import type stream from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { IcmpUnavailableError, OffloadUnavailableError } from '../errors.js';
-import type {
-  HttpHandler,
-  IcmpHandler,
-  OffloadOptions,
-  ShardContext,
-  ShardMessageHook,
-  TcpHandler,
-  UdpHandler,
-} from '../handler.js';
+import type { OffloadOptions, ShardContext, ShardMessageHook } from '../handler.js';
 import type { PingOptions, PingResult } from '../icmp/ping-tracker.js';
 import { close as closeFd, listen } from '../native/binding.js';
 import {
@@ -21,11 +11,8 @@ import {
   COUNTER_ADOPTED,
   COUNTER_CLOSED,
   COUNTER_HANDLER_ERRORS,
-  COUNTER_HTTP_BAD_REQUESTS,
-  COUNTER_HTTP_TIMEOUTS,
   COUNTER_IDLE_TIMEOUTS,
   COUNTER_KERNEL_REFUSED,
-  COUNTER_REQUESTS,
   COUNTER_SOCKET_ERRORS,
   type CoordinatorMessage,
   counterIndex,
@@ -38,42 +25,34 @@ import {
   type ShardInit,
   type ShardMessage,
   serializeError,
-  UDP_PEER_UNREACHABLE,
   UDP_SOCKET_FD,
   UDP_SOCKET_LISTENER,
   UDP_SOCKET_PORT,
   UDP_SOCKET_PORT_INDEX,
-  udpCounterBase,
 } from '../protocol.js';
 import { RingConsumer } from '../ring/index.js';
 import { loadHandler } from './handler-module.js';
-import { isPromise } from './is-promise.js';
+import { LISTENER_KINDS } from './listener-kinds.js';
 import { OffloadPool } from './offload-pool.js';
+import type { ServedListener, ShardServices, StreamListener } from './served-listener.js';
 import { ShardIcmp } from './shard-icmp.js';
 import { ShardMesh } from './shard-mesh.js';
-import { DgramUdpPort } from './udp-port.js';
-import { BatchedUdpService } from './udp-port-batched.js';
 
-/** One listener as this shard serves it. */
-interface ServedListener {
+/** One listener in this shard: the kind's own part, and what the shard keeps about it. */
+interface Registered {
   readonly spec: ListenerSpec;
   readonly context: ShardContext;
+  readonly listener: ServedListener;
   /** The handler's hook for messages from other shards, if it has one. */
-  readonly onShardMessage?: ShardMessageHook['shardMessage'];
-  readonly tcp?: TcpHandler;
-  readonly http?: http.Server;
-  readonly udp?: UdpHandler;
+  readonly onShardMessage: ShardMessageHook['shardMessage'];
   /** balance 'kernel': this shard's own SO_REUSEPORT listening server. */
   kernel?: net.Server;
 }
 
-/** How often a draining shard looks for connections that have become idle (HTTP keep-alive). */
-const DRAIN_POLL_MS = 25;
-
 /**
- * A shard: one worker thread with its own event loop. It adopts the connections the coordinator hands it
- * through its control ring (`net.Socket({ fd })`), runs the listeners' handlers on them, keeps its
- * counters in shared memory, and drains on request.
+ * A shard: one worker thread with its own event loop. It adopts the connections and UDP sockets the
+ * coordinator hands it through its control ring, gives each to its listener (one module per kind, see
+ * served-listener.ts), keeps its counters in shared memory, and drains on request.
  */
 export class Shard {
   readonly #init: ShardInit;
@@ -81,15 +60,12 @@ export class Shard {
   readonly #counters: Int32Array;
   /** This shard's slice of the per-address connection table (see ADDRESS_BUCKETS). */
   readonly #addresses: Int32Array;
-  readonly #listeners = new Map<number, ServedListener>();
+  readonly #listeners = new Map<number, Registered>();
   readonly #sockets = new Set<net.Socket>();
-  readonly #udpPorts: (DgramUdpPort | BatchedUdpService)[] = [];
-  readonly #udpCounters: Float64Array;
   readonly #mesh: ShardMesh;
   readonly #icmp: ShardIcmp | undefined;
-  /** Counter line of each UDP port this shard serves, by port (for ICMP unreachables about it). */
-  readonly #udpPortBases = new Map<number, number>();
   readonly #offloadPool: OffloadPool | undefined;
+  readonly #services: ShardServices;
   readonly #offload = <Output, Input>(input: Input, options?: OffloadOptions): Promise<Output> =>
     this.#offloadPool === undefined
       ? Promise.reject(new OffloadUnavailableError())
@@ -102,23 +78,18 @@ export class Shard {
       : this.#icmp.ping(host, options);
   readonly #port = parentPort!;
   #draining = false;
-  /** The HTTP response whose handler is running synchronously right now (see the request listener). */
-  #inFlight: http.ServerResponse | undefined;
-  #inFlightListener = -1;
+  /** While draining: called when the last connection has closed. */
+  #allClosed: (() => void) | undefined;
 
   constructor(init: ShardInit) {
     this.#init = init;
     this.#consumer = new RingConsumer(init.control);
     this.#counters = new Int32Array(init.counters);
     this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
-    this.#udpCounters = new Float64Array(init.udpCounters);
     if (init.offload !== undefined) this.#offloadPool = new OffloadPool(init.offload);
     if (init.icmp !== undefined) {
       this.#icmp = new ShardIcmp(init.icmp, init.shardId, {
-        udpUnreachable: (port) => {
-          const base = this.#udpPortBases.get(port);
-          if (base !== undefined) this.#udpCounters[base + UDP_PEER_UNREACHABLE] += 1;
-        },
+        udpUnreachable: (port) => this.#peerUnreachable(port),
         reportError: (listenerId, error) => this.#reportHandlerError(listenerId, error),
       });
     }
@@ -127,6 +98,15 @@ export class Shard {
       (counter) => this.#count(counter),
       (listenerId, data, from) => this.#onShardMessage(listenerId, data, from),
     );
+    this.#services = {
+      shardId: init.shardId,
+      shards: init.shards,
+      count: (counter) => this.#count(counter),
+      reportHandlerError: (listenerId, error) => this.#reportHandlerError(listenerId, error),
+      reportFault: (listenerId, error) => this.#reportHandlerError(listenerId, error),
+      udpCounters: new Float64Array(init.udpCounters),
+      icmp: this.#icmp,
+    };
   }
 
   async run(): Promise<void> {
@@ -134,10 +114,8 @@ export class Shard {
     // A handler's error in a later callback (a socket event, a timer) would otherwise end this thread and
     // every connection on it: count it, report it, and serve on.
     process.on('uncaughtException', (error) => {
-      const inFlight = this.#inFlight;
-      this.#inFlight = undefined;
-      if (inFlight === undefined) this.#reportHandlerError(-1, error);
-      else this.#requestFailed(this.#inFlightListener, inFlight, error);
+      for (const { listener } of this.#listeners.values()) if (listener.claimUncaught?.(error)) return;
+      this.#reportHandlerError(-1, error);
     });
     process.on('unhandledRejection', (error) => this.#reportHandlerError(-1, error));
     try {
@@ -162,59 +140,11 @@ export class Shard {
       ping: this.#ping,
       offload: this.#offload,
     };
-    const handler = await loadHandler(spec);
-    const onShardMessage = handler.shardMessage?.bind(handler);
-    const common = { spec, context, ...(onShardMessage === undefined ? {} : { onShardMessage }) };
-    if (spec.kind === 'icmp') {
-      const icmp = handler as IcmpHandler;
-      await icmp.setup?.(context);
-      this.#icmp?.setHandler(icmp, context);
-      this.#listeners.set(spec.id, common);
-      return;
-    }
-    if (spec.kind === 'tcp' || spec.kind === 'udp') {
-      const typed = handler as TcpHandler | UdpHandler;
-      await typed.setup?.(context);
-      this.#listeners.set(
-        spec.id,
-        spec.kind === 'tcp'
-          ? { ...common, tcp: typed as TcpHandler }
-          : { ...common, udp: typed as UdpHandler },
-      );
-      return;
-    }
-    const { request, setup } = handler as HttpHandler;
-    const settings = spec.http ?? {};
-    const server = http.createServer(
-      {
-        ...(settings.maxHeaderSize === undefined ? {} : { maxHeaderSize: settings.maxHeaderSize }),
-        ...(settings.connectionsCheckingInterval === undefined
-          ? {}
-          : { connectionsCheckingInterval: settings.connectionsCheckingInterval }),
-      },
-      (req, res) => {
-        Atomics.add(this.#counters, counterIndex(this.#init.shardId, COUNTER_REQUESTS), 1);
-        // No try/catch here: V8 inlines a hot handler into this listener, and inside a try block the
-        // inlined code ran 3-4x slower (a 0.2 ms CPU-bound handler took 0.55-0.8 ms on Node 20). A
-        // synchronous throw reaches the uncaughtException hook instead, which finds the request in flight.
-        this.#inFlightListener = spec.id;
-        this.#inFlight = res;
-        const result = request(req, res, context);
-        this.#inFlight = undefined;
-        if (isPromise(result)) result.catch((error: unknown) => this.#requestFailed(spec.id, res, error));
-      },
-    );
-    if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
-    if (settings.headersTimeout !== undefined) server.headersTimeout = settings.headersTimeout;
-    if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
-    if (settings.maxRequestsPerSocket !== undefined)
-      server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
-    server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.#clientError(error, socket));
-    // node:http starts its header/request timeout checks on 'listening'. This server never listens (the
-    // coordinator accepts), so start them the same way; without this, slow clients would never time out.
-    server.emit('listening');
-    await setup?.(context, server);
-    this.#listeners.set(spec.id, { ...common, http: server });
+    const kind = LISTENER_KINDS[spec.kind];
+    const handler = await loadHandler(spec, kind);
+    const listener = await kind.create({ spec, handler, context, shard: this.#services });
+    const onShardMessage = (handler as ShardMessageHook).shardMessage?.bind(handler);
+    this.#listeners.set(spec.id, { spec, context, listener, onShardMessage });
   }
 
   /** Adopts handed-off connections until the shard drains; parks on the ring when there are none. */
@@ -235,12 +165,12 @@ export class Shard {
     if (count === 0) return 0;
     const handoffs = this.#handoffBatch.splice(0);
     const udpSockets = this.#udpBatch.splice(0);
-    const adopted: [net.Socket, ServedListener][] = [];
+    const adopted: [net.Socket, Registered, StreamListener][] = [];
     for (let i = 0; i < handoffs.length; i += 3) {
       const socket = this.#adopt(handoffs[i]!, handoffs[i + 1]!, handoffs[i + 2]!);
       if (socket !== undefined) adopted.push(socket);
     }
-    for (const [socket, listener] of adopted) this.#serve(socket, listener);
+    for (const [socket, registered, listener] of adopted) this.#serve(socket, registered, listener);
     for (let i = 0; i < udpSockets.length; i += 4) {
       void this.#openUdp(udpSockets[i]!, udpSockets[i + 1]!, udpSockets[i + 2]!, udpSockets[i + 3]!);
     }
@@ -270,23 +200,11 @@ export class Shard {
 
   /** Adopts a bound UDP socket the coordinator created for this shard. */
   async #openUdp(fd: number, listenerId: number, port: number, portIndex: number): Promise<void> {
-    const listener = this.#listeners.get(listenerId);
+    const listener = this.#listeners.get(listenerId)?.listener;
     try {
-      if (listener?.udp === undefined)
+      if (listener?.transport !== 'datagram')
         throw new Error(`no UDP listener ${listenerId} in shard ${this.#init.shardId}`);
-      const UdpPort = listener.spec.udp!.io === 'batched' ? BatchedUdpService : DgramUdpPort;
-      const udpPort = new UdpPort({
-        fd,
-        port,
-        settings: listener.spec.udp!,
-        handler: listener.udp,
-        context: listener.context,
-        counters: this.#udpCounters,
-        base: this.#udpBase(port, portIndex),
-        reportError: (error) => this.#reportHandlerError(listenerId, error),
-      });
-      await udpPort.open();
-      this.#udpPorts.push(udpPort);
+      await listener.open(fd, port, portIndex);
       this.#post({ type: 'udp-bound', fd });
     } catch (error) {
       try {
@@ -296,36 +214,42 @@ export class Shard {
     }
   }
 
-  #udpBase(port: number, portIndex: number): number {
-    const base = udpCounterBase(portIndex, this.#init.shards, this.#init.shardId);
-    this.#udpPortBases.set(port, base);
-    return base;
+  /** An ICMP error about a datagram that this shard's UDP port `port` sent. */
+  #peerUnreachable(port: number): void {
+    for (const { listener } of this.#listeners.values()) {
+      if (listener.transport === 'datagram' && listener.peerUnreachable(port)) return;
+    }
   }
 
   #onShardMessage(listenerId: number, data: Uint8Array, from: number): void {
-    const listener = this.#listeners.get(listenerId);
-    if (listener?.onShardMessage === undefined) return;
+    const registered = this.#listeners.get(listenerId);
+    if (registered?.onShardMessage === undefined) return;
     try {
-      listener.onShardMessage(data, from, listener.context);
+      registered.onShardMessage(data, from, registered.context);
     } catch (error) {
       this.#reportHandlerError(listenerId, error);
     }
   }
 
-  #adopt(fd: number, listenerId: number, addressBucket: number): [net.Socket, ServedListener] | undefined {
-    const listener = this.#listeners.get(listenerId);
+  #adopt(
+    fd: number,
+    listenerId: number,
+    addressBucket: number,
+  ): [net.Socket, Registered, StreamListener] | undefined {
+    const registered = this.#listeners.get(listenerId);
     try {
-      if (listener === undefined) throw new Error(`no listener ${listenerId} in shard ${this.#init.shardId}`);
-      // As node:http's own server does: half-open allowed for HTTP (it manages the close itself).
+      const listener = registered?.listener;
+      if (listener?.transport !== 'stream')
+        throw new Error(`no listener ${listenerId} in shard ${this.#init.shardId}`);
       const socket = new net.Socket({
         fd,
         readable: true,
         writable: true,
-        allowHalfOpen: listener.http !== undefined,
+        allowHalfOpen: listener.allowHalfOpen,
       });
       this.#count(COUNTER_ADOPTED);
       socket.once('close', () => Atomics.sub(this.#addresses, addressBucket, 1));
-      return [socket, listener];
+      return [socket, registered!, listener];
     } catch (error) {
       Atomics.sub(this.#addresses, addressBucket, 1);
       // The fd is ours now: close it, or it leaks.
@@ -340,79 +264,38 @@ export class Shard {
 
   /** handoff 'transfer': a socket Node accepted in the coordinator and moved here (paused until now). */
   #adoptTransferred(socket: net.Socket, listenerId: number, addressBucket: number): void {
-    const listener = this.#listeners.get(listenerId);
+    const registered = this.#listeners.get(listenerId);
     socket.once('close', () => Atomics.sub(this.#addresses, addressBucket, 1));
-    if (listener === undefined) {
+    if (registered?.listener.transport !== 'stream') {
       socket.destroy();
       this.#count(COUNTER_ADOPT_FAILED);
       return;
     }
     this.#count(COUNTER_ADOPTED);
-    this.#serve(socket, listener);
+    this.#serve(socket, registered, registered.listener);
     socket.resume();
   }
 
-  #serve(socket: net.Socket, listener: ServedListener): void {
+  /** What every connection gets before its listener takes it. */
+  #serve(socket: net.Socket, registered: Registered, listener: StreamListener): void {
     // Nagle off, as net/http servers default to: a response written in several pieces must not wait 40 ms.
     socket.setNoDelay(true);
     this.#sockets.add(socket);
     socket.once('close', () => {
       this.#sockets.delete(socket);
       this.#count(COUNTER_CLOSED);
+      if (this.#sockets.size === 0) this.#allClosed?.();
     });
     // Resets and broken pipes are a client's business, not a reason to end the shard.
     socket.on('error', () => this.#count(COUNTER_SOCKET_ERRORS));
-    const idleTimeoutMs = listener.spec.idleTimeoutMs ?? 0;
+    const idleTimeoutMs = registered.spec.idleTimeoutMs ?? 0;
     if (idleTimeoutMs > 0) {
       socket.setTimeout(idleTimeoutMs, () => {
         this.#count(COUNTER_IDLE_TIMEOUTS);
         socket.destroy();
       });
     }
-    if (listener.http !== undefined) {
-      listener.http.emit('connection', socket);
-      return;
-    }
-    try {
-      const result = listener.tcp!.connection(socket, listener.context);
-      if (isPromise(result))
-        result.catch((error: unknown) => this.#connectionFailed(listener, socket, error));
-    } catch (error) {
-      this.#connectionFailed(listener, socket, error);
-    }
-  }
-
-  #connectionFailed(listener: ServedListener, socket: net.Socket, error: unknown): void {
-    socket.destroy();
-    this.#reportHandlerError(listener.spec.id, error);
-  }
-
-  /**
-   * A malformed request or a slow client (headersTimeout/requestTimeout: slowloris). Answered as node:http
-   * answers by default (408, 431 or 400, then the connection ends), and counted.
-   */
-  #clientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
-    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    this.#count(timeout ? COUNTER_HTTP_TIMEOUTS : COUNTER_HTTP_BAD_REQUESTS);
-    if (socket.writable) {
-      const status = timeout
-        ? '408 Request Timeout'
-        : error.code === 'HPE_HEADER_OVERFLOW'
-          ? '431 Request Header Fields Too Large'
-          : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    }
-    socket.destroy();
-  }
-
-  #requestFailed(listenerId: number, response: http.ServerResponse, error: unknown): void {
-    if (response.headersSent) {
-      response.socket?.destroy();
-    } else {
-      response.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
-      response.end('internal server error\n');
-    }
-    this.#reportHandlerError(listenerId, error);
+    listener.serve(socket);
   }
 
   #reportHandlerError(listenerId: number, error: unknown): void {
@@ -429,13 +312,14 @@ export class Shard {
 
   /** balance 'kernel': this shard listens on its own SO_REUSEPORT socket and accepts for itself. */
   #listenKernel(listenerId: number, port: number): void {
-    const listener = this.#listeners.get(listenerId)!;
-    const address = listener.spec.kernel!;
+    const registered = this.#listeners.get(listenerId)!;
+    const listener = registered.listener as StreamListener;
+    const address = registered.spec.kernel!;
     try {
       const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
-      const server = net.createServer({ allowHalfOpen: listener.http !== undefined }, (socket) => {
+      const server = net.createServer({ allowHalfOpen: listener.allowHalfOpen }, (socket) => {
         this.#count(COUNTER_ACCEPTED);
-        this.#serve(socket, listener);
+        this.#serve(socket, registered, listener);
       });
       if (address.maxConnections > 0) {
         server.maxConnections = address.maxConnections;
@@ -445,42 +329,49 @@ export class Shard {
         this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) }),
       );
       server.listen({ fd: bound.fd }, () => this.#post({ type: 'listening', listenerId, port: bound.port }));
-      listener.kernel = server;
+      registered.kernel = server;
     } catch (error) {
       this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) });
     }
   }
 
+  /**
+   * Stops taking work, lets what is in flight finish for up to `timeoutMs`, destroys the rest and ends the
+   * thread. Each listener's hooks run in the order served-listener.ts describes.
+   */
   async #drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
-    for (const listener of this.#listeners.values()) listener.kernel?.close();
-    await Promise.all(this.#udpPorts.map((udpPort) => udpPort.close()));
+    const registered = [...this.#listeners.values()];
+    for (const { kernel } of registered) kernel?.close();
+    await Promise.all(registered.map(({ listener }) => listener.stop?.()));
     this.#mesh.close();
     this.#icmp?.close();
     await this.#offloadPool?.close();
     // Connections handed off before the coordinator stopped accepting are still ours to serve.
     this.#takeControlRecords();
-    for (const listener of this.#listeners.values()) {
-      if (listener.tcp?.drain === undefined) continue;
-      try {
-        await listener.tcp.drain(listener.context);
-      } catch (error) {
-        this.#reportHandlerError(listener.spec.id, error);
-      }
-    }
-    const deadline = performance.now() + timeoutMs;
-    while (this.#sockets.size > 0 && performance.now() < deadline) {
-      for (const listener of this.#listeners.values()) listener.http?.closeIdleConnections();
-      await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, timeoutMs)));
-    }
+    for (const { listener } of registered) await listener.drain?.();
+    await this.#connectionsClosed(timeoutMs);
     const destroyed = this.#sockets.size;
     const closed = [...this.#sockets].map(
       (socket) => new Promise((resolve) => socket.once('close', resolve)),
     );
     for (const socket of this.#sockets) socket.destroy();
     await Promise.all(closed);
+    for (const { listener } of registered) listener.close?.();
     this.#post({ type: 'drained', destroyed });
     this.#port.close();
+  }
+
+  /** Resolves once every connection has closed, or after `timeoutMs`. */
+  async #connectionsClosed(timeoutMs: number): Promise<void> {
+    if (this.#sockets.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#allClosed = resolve;
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+    this.#allClosed = undefined;
   }
 
   #count(counter: number): void {

@@ -1,5 +1,9 @@
-import dgram from 'node:dgram';
-import type { UdpContext, UdpHandler, UdpPeer } from '../handler.js';
+/**
+ * A UDP port as a shard serves it, whichever path does the I/O: `UdpDgramPort` (node:dgram,
+ * udp-dgram-port.ts) or `UdpBatchedPort` (native recvmmsg/sendmmsg, udp-batched-port.ts). The UDP
+ * listener (udp-listener.ts) picks the path from the listener's `io` setting; the shard only closes ports.
+ */
+import type { UdpContext, UdpHandler } from '../handler.js';
 import {
   UDP_BYTES_IN,
   UDP_BYTES_OUT,
@@ -7,117 +11,96 @@ import {
   UDP_DATAGRAMS_OUT,
   UDP_HANDLER_ERRORS,
   UDP_OVERSIZED,
+  UDP_PEER_UNREACHABLE,
   UDP_SEND_ERRORS,
   type UdpSettings,
 } from '../protocol.js';
-import { isPromise } from './is-promise.js';
+
+/** One UDP socket a shard serves, live from the moment it exists. */
+export interface UdpPort {
+  /** The local port. */
+  readonly port: number;
+  /** Stops serving and closes the socket's fd; the port's counters keep their last values. */
+  close(): Promise<void>;
+}
 
 /** What a UDP port needs from its shard. */
 export interface UdpPortOptions {
+  /** The bound socket the coordinator handed over; the port owns it from now on. */
   readonly fd: number;
   readonly port: number;
   readonly settings: UdpSettings;
   readonly handler: UdpHandler;
   /** The listener's context; the port adds `port`, `reply` and `send`. */
   readonly context: Omit<UdpContext, 'port' | 'reply' | 'send'>;
-  /** This (port, shard) pair's counter line. */
-  readonly counters: Float64Array;
-  readonly base: number;
-  readonly reportError: (error: unknown) => void;
+  /** This (port, shard) pair's line of counters in shared memory. */
+  readonly counters: UdpCounterLine;
+  /** A handler's throw or rejection, to report (it has been counted). */
+  readonly reportHandlerError: (error: unknown) => void;
+  /** A fault of the port itself (a receive error of the batched path), to report. */
+  readonly reportFault: (error: unknown) => void;
+}
+
+/** What a UDP port has counted since it opened, as plain numbers (see UDP_* in protocol.ts). */
+export interface UdpPortCounts {
+  /** Every datagram received, the oversized ones included, and their bytes. */
+  readonly datagramsIn: number;
+  readonly bytesIn: number;
+  /** Datagrams the kernel took for sending, and their bytes. */
+  readonly datagramsOut: number;
+  readonly bytesOut: number;
+  /** Received datagrams longer than maxDatagram: dropped before the handler. */
+  readonly oversized: number;
+  readonly handlerErrors: number;
+  /** Sends that failed or were dropped, and errors the kernel reported about earlier sends. */
+  readonly sendErrors: number;
+}
+
+/** Counts from zero, for a port to keep its own. */
+export function emptyUdpCounts(): { -readonly [K in keyof UdpPortCounts]: number } {
+  return {
+    datagramsIn: 0,
+    bytesIn: 0,
+    datagramsOut: 0,
+    bytesOut: 0,
+    oversized: 0,
+    handlerErrors: 0,
+    sendErrors: 0,
+  };
 }
 
 /**
- * One UDP socket served by a shard through `node:dgram`: the coordinator created and bound the socket,
- * this shard adopts its fd (`bind({ fd })`), so datagrams go from the kernel straight to this thread.
- * Counters are plain stores on this (port, shard) pair's own line of shared memory: one writer.
+ * One (port, shard) pair's line of UDP counters in shared memory (layout: UDP_* in protocol.ts). Both I/O
+ * paths count the same way: the port keeps plain counts of its own and publishes them here with plain
+ * stores (one writer: this shard), added to what an earlier incarnation of the shard left on the line, so
+ * a restarted shard's port carries on from there. The coordinator reads the line at any time.
  */
-export class DgramUdpPort {
-  readonly port: number;
-  readonly #socket: dgram.Socket;
-  readonly #options: UdpPortOptions;
-  readonly #context: UdpContext;
+export class UdpCounterLine {
+  readonly #counters: Float64Array;
+  readonly #base: number;
+  readonly #start: Float64Array;
 
-  constructor(options: UdpPortOptions) {
-    this.port = options.port;
-    this.#options = options;
-    const { settings } = options;
-    this.#socket = dgram.createSocket({
-      type: settings.family === 6 ? 'udp6' : 'udp4',
-      ...(settings.recvBufferSize === undefined ? {} : { recvBufferSize: settings.recvBufferSize }),
-      ...(settings.sendBufferSize === undefined ? {} : { sendBufferSize: settings.sendBufferSize }),
-    });
-    this.#context = {
-      ...options.context,
-      port: options.port,
-      reply: (peer, data) => this.#send(data, peer.port, peer.address),
-      send: (port, host, data) => this.#send(data, port, host),
-    };
+  constructor(counters: Float64Array, base: number) {
+    this.#counters = counters;
+    this.#base = base;
+    this.#start = counters.slice(base, base + UDP_SEND_ERRORS + 1);
   }
 
-  /** Adopts the fd; resolves once the socket is live. */
-  open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#socket.once('error', reject);
-      this.#socket.bind({ fd: this.#options.fd }, () => {
-        this.#socket.off('error', reject);
-        // An ICMP error queued on the socket surfaces as an 'error' event on some paths: count it, serve on.
-        this.#socket.on('error', () => this.#bump(UDP_SEND_ERRORS, 1));
-        this.#socket.on('message', this.#onMessage);
-        resolve();
-      });
-    });
+  publish(counts: UdpPortCounts): void {
+    const counters = this.#counters;
+    const base = this.#base;
+    const start = this.#start;
+    counters[base + UDP_DATAGRAMS_IN] = start[UDP_DATAGRAMS_IN]! + counts.datagramsIn;
+    counters[base + UDP_BYTES_IN] = start[UDP_BYTES_IN]! + counts.bytesIn;
+    counters[base + UDP_DATAGRAMS_OUT] = start[UDP_DATAGRAMS_OUT]! + counts.datagramsOut;
+    counters[base + UDP_BYTES_OUT] = start[UDP_BYTES_OUT]! + counts.bytesOut;
+    counters[base + UDP_OVERSIZED] = start[UDP_OVERSIZED]! + counts.oversized;
+    counters[base + UDP_HANDLER_ERRORS] = start[UDP_HANDLER_ERRORS]! + counts.handlerErrors;
+    counters[base + UDP_SEND_ERRORS] = start[UDP_SEND_ERRORS]! + counts.sendErrors;
   }
 
-  readonly #onMessage = (message: Buffer, remote: dgram.RemoteInfo): void => {
-    const { counters, base, settings, handler } = this.#options;
-    counters[base + UDP_DATAGRAMS_IN] += 1;
-    counters[base + UDP_BYTES_IN] += message.length;
-    if (message.length > settings.maxDatagram) {
-      counters[base + UDP_OVERSIZED] += 1;
-      return;
-    }
-    const peer: UdpPeer = {
-      address: remote.address,
-      port: remote.port,
-      family: remote.family === 'IPv6' ? 6 : 4,
-    };
-    try {
-      const result = handler.message(message, peer, this.#context);
-      if (isPromise(result)) result.catch(this.#handlerFailed);
-    } catch (error) {
-      this.#handlerFailed(error);
-    }
-  };
-
-  readonly #handlerFailed = (error: unknown): void => {
-    this.#bump(UDP_HANDLER_ERRORS, 1);
-    this.#options.reportError(error);
-  };
-
-  #send(data: Uint8Array, port: number, address: string): void {
-    this.#socket.send(data, port, address, this.#onSent);
-  }
-
-  readonly #onSent = (error: Error | null, bytes: number): void => {
-    if (error !== null) {
-      this.#bump(UDP_SEND_ERRORS, 1);
-      return;
-    }
-    this.#bump(UDP_DATAGRAMS_OUT, 1);
-    this.#bump(UDP_BYTES_OUT, bytes);
-  };
-
-  #bump(counter: number, amount: number): void {
-    this.#options.counters[this.#options.base + counter] += amount;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      try {
-        this.#socket.close(() => resolve());
-      } catch {
-        resolve(); // already closed
-      }
-    });
+  /** An ICMP error about a datagram this port sent reached this shard (it is not one of the port's counts). */
+  peerUnreachable(): void {
+    this.#counters[this.#base + UDP_PEER_UNREACHABLE]! += 1;
   }
 }

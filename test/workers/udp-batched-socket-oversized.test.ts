@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { close, udpSocket } from '../../src/native/binding.js';
-import { BatchedUdpPort } from '../../src/workers/udp-batched-port.js';
+import { UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { payload, seqOf, udpClient } from '../helpers/udp-client.js';
 
 const defer = useTeardown();
 
-describe('BatchedUdpPort with datagrams longer than maxDatagram', () => {
+describe('UdpBatchedSocket with datagrams longer than maxDatagram', () => {
   it('never delivers them, cut or whole: it counts them, and the next ones still arrive', async () => {
     const { fd, port: localPort } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
@@ -17,7 +17,7 @@ describe('BatchedUdpPort with datagrams longer than maxDatagram', () => {
     for (const [seq, length] of lengths.entries())
       await client.send(payload(seq, length), localPort, '127.0.0.1');
     const delivered: number[][] = [];
-    const port = new BatchedUdpPort(
+    const port = new UdpBatchedSocket(
       fd,
       (data, peer, self) => {
         delivered.push([seqOf(data), data.length]);

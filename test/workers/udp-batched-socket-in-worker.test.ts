@@ -8,7 +8,7 @@ import { workerExit } from '../helpers/worker-exit.js';
 const defer = useTeardown();
 
 function shard(workerData: unknown): Worker {
-  const thread = fixtureWorker('udp-batched-port-shard.ts', workerData);
+  const thread = fixtureWorker('udp-batched-socket-shard.ts', workerData);
   defer(() => thread.terminate());
   return thread;
 }
@@ -18,7 +18,7 @@ async function portOf(worker: Worker): Promise<number> {
   return message.port;
 }
 
-describe('BatchedUdpPort in shard threads', () => {
+describe('UdpBatchedSocket in shard threads', () => {
   it('serves in two workers at once (IPv4, IPv6), and each exits by itself once its port is closed', async () => {
     const hosts = ['127.0.0.1', '::1'] as const;
     const shards = hosts.map((host) => shard({ host, stopAfter: 300 }));

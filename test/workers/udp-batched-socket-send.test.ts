@@ -9,10 +9,10 @@ import {
   udpSocket,
 } from '../../src/native/binding.js';
 import {
-  BatchedUdpPort,
-  type BatchedUdpPortOptions,
   type SendBatch,
-} from '../../src/workers/udp-batched-port.js';
+  UdpBatchedSocket,
+  type UdpBatchedSocketOptions,
+} from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { payload, seqOf, type UdpClient, udpClient } from '../helpers/udp-client.js';
 
@@ -37,11 +37,11 @@ function stingySender(budget: number[], calls: number[]): SendBatch {
 }
 
 async function setup(
-  options: BatchedUdpPortOptions = {},
-): Promise<{ port: BatchedUdpPort; peer: UdpClient }> {
+  options: UdpBatchedSocketOptions = {},
+): Promise<{ port: UdpBatchedSocket; peer: UdpClient }> {
   const { fd } = udpSocket({ host: '127.0.0.1', port: 0 });
   defer(() => close(fd));
-  const port = new BatchedUdpPort(fd, () => {}, options);
+  const port = new UdpBatchedSocket(fd, () => {}, options);
   defer(() => port.close());
   const peer = await udpClient('udp4', '127.0.0.1');
   defer(() => peer.close());
@@ -51,15 +51,15 @@ async function setup(
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('BatchedUdpPort sending', () => {
+describe('UdpBatchedSocket sending', () => {
   it('outside a batch, sends what was queued in one sendmmsg on the next turn, or at once on flush()', async () => {
     const calls: number[] = [];
     const { port, peer } = await setup({ sendBatch: stingySender([], calls) });
-    for (let seq = 0; seq < 3; seq++) port.send('127.0.0.1', peer.port, payload(seq, 20));
+    for (let seq = 0; seq < 3; seq++) port.send(peer.port, '127.0.0.1', payload(seq, 20));
     expect(calls).toEqual([]);
     await nextTurn();
     expect(calls).toEqual([3]);
-    port.send('127.0.0.1', peer.port, payload(3, 20));
+    port.send(peer.port, '127.0.0.1', payload(3, 20));
     port.flush();
     expect(calls).toEqual([3, 1]);
     await nextTurn();
@@ -75,10 +75,10 @@ describe('BatchedUdpPort sending', () => {
       sendSlabBytes: 100,
       sendBatch: stingySender([], calls),
     });
-    for (let seq = 0; seq < 4; seq++) port.send('127.0.0.1', peer.port, payload(seq, 10));
+    for (let seq = 0; seq < 4; seq++) port.send(peer.port, '127.0.0.1', payload(seq, 10));
     expect(calls).toEqual([3]); // the queue held 3
-    port.send('127.0.0.1', peer.port, payload(4, 60));
-    port.send('127.0.0.1', peer.port, payload(5, 60));
+    port.send(peer.port, '127.0.0.1', payload(4, 60));
+    port.send(peer.port, '127.0.0.1', payload(5, 60));
     expect(calls).toEqual([3, 2]); // 10 + 60 + 60 bytes do not fit in 100
     port.flush();
     expect((await peer.waitFor(6)).map(seqOf)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -87,7 +87,7 @@ describe('BatchedUdpPort sending', () => {
   it('retries what met a full buffer (EAGAIN) once, on the next turn', async () => {
     const calls: number[] = [];
     const { port, peer } = await setup({ sendBatch: stingySender([2], calls) });
-    for (let seq = 0; seq < 5; seq++) port.send('127.0.0.1', peer.port, payload(seq, 8 + seq));
+    for (let seq = 0; seq < 5; seq++) port.send(peer.port, '127.0.0.1', payload(seq, 8 + seq));
     port.flush();
     expect(calls).toEqual([5]);
     expect(port.datagramsOut).toBe(2);
@@ -100,15 +100,15 @@ describe('BatchedUdpPort sending', () => {
   it('drops and counts what meets a full buffer a second time, keeping later datagrams for their own retry', async () => {
     const calls: number[] = [];
     const { port, peer } = await setup({ sendBatch: stingySender([1, 1, 0], calls) });
-    for (let seq = 0; seq < 4; seq++) port.send('127.0.0.1', peer.port, payload(seq, 8));
+    for (let seq = 0; seq < 4; seq++) port.send(peer.port, '127.0.0.1', payload(seq, 8));
     port.flush(); // 0 goes; 1-3 wait for a retry
-    port.send('127.0.0.1', peer.port, payload(4, 8));
+    port.send(peer.port, '127.0.0.1', payload(4, 8));
     port.flush(); // 1 goes; 2-3 met their second full buffer and are dropped; 4 waits for a retry
     expect(port.sendDropped).toBe(2);
     await nextTurn(); // 4 meets its second full buffer: dropped
     expect(calls).toEqual([4, 4, 1]);
     expect(port).toMatchObject({ datagramsOut: 2, sendDropped: 3 });
-    port.send('127.0.0.1', peer.port, payload(5, 8));
+    port.send(peer.port, '127.0.0.1', payload(5, 8));
     port.flush(); // the buffer has room again
     expect((await peer.waitFor(3)).map(seqOf)).toEqual([0, 1, 5]);
   });
@@ -116,52 +116,52 @@ describe('BatchedUdpPort sending', () => {
   it('tail-drops a datagram that finds the queue full of ones waiting for their retry', async () => {
     const calls: number[] = [];
     const { port, peer } = await setup({ sendQueue: 2, sendBatch: stingySender([0], calls) });
-    port.send('127.0.0.1', peer.port, payload(0, 8));
-    port.send('127.0.0.1', peer.port, payload(1, 8));
+    port.send(peer.port, '127.0.0.1', payload(0, 8));
+    port.send(peer.port, '127.0.0.1', payload(1, 8));
     port.flush(); // both wait for their retry
-    port.send('127.0.0.1', peer.port, payload(2, 8)); // queue full: flushing (the retry) sends both
+    port.send(peer.port, '127.0.0.1', payload(2, 8)); // queue full: flushing (the retry) sends both
     await nextTurn();
     expect((await peer.waitFor(3)).map(seqOf)).toEqual([0, 1, 2]);
     expect(calls).toEqual([2, 2, 1]);
     expect(port.sendDropped).toBe(0);
 
     const stuck = await setup({ sendQueue: 1, sendBatch: stingySender([0, 0], []) });
-    stuck.port.send('127.0.0.1', stuck.peer.port, payload(0, 8));
+    stuck.port.send(stuck.peer.port, '127.0.0.1', payload(0, 8));
     stuck.port.flush(); // waits for its retry
-    stuck.port.send('127.0.0.1', stuck.peer.port, payload(1, 8)); // retry refused: 0 dropped, 1 queued
+    stuck.port.send(stuck.peer.port, '127.0.0.1', payload(1, 8)); // retry refused: 0 dropped, 1 queued
     expect(stuck.port.sendDropped).toBe(1);
   });
 
   it('counts datagrams that fail on their own without losing the others', async () => {
     const { port, peer } = await setup({ sendSlabBytes: 70_000 });
-    port.send('127.0.0.1', peer.port, payload(0, 8));
-    port.send('127.0.0.1', peer.port, new Uint8Array(65_508)); // EMSGSIZE
-    port.send('127.0.0.1', 0, payload(2, 8)); // EINVAL
-    port.send('127.0.0.1', peer.port, payload(3, 8));
+    port.send(peer.port, '127.0.0.1', payload(0, 8));
+    port.send(peer.port, '127.0.0.1', new Uint8Array(65_508)); // EMSGSIZE
+    port.send(0, '127.0.0.1', payload(2, 8)); // EINVAL
+    port.send(peer.port, '127.0.0.1', payload(3, 8));
     port.flush();
     expect((await peer.waitFor(2)).map(seqOf)).toEqual([0, 3]);
     expect(port).toMatchObject({ datagramsOut: 2, bytesOut: 16, sendErrors: 2, lastSendErrno: EMSGSIZE });
 
     const small = await setup({ sendSlabBytes: 16 });
-    small.port.send('127.0.0.1', small.peer.port, new Uint8Array(17)); // can never fit
+    small.port.send(small.peer.port, '127.0.0.1', new Uint8Array(17)); // can never fit
     expect(small.port).toMatchObject({ sendErrors: 1, lastSendErrno: EMSGSIZE, sendDropped: 0 });
   });
 
   it('sends to IPv6 peers given by any spelling, and to IPv4 ones from a dual-stack socket', async () => {
     const { fd } = udpSocket({ host: '::', port: 0 });
     defer(() => close(fd));
-    const port = new BatchedUdpPort(fd, () => {});
+    const port = new UdpBatchedSocket(fd, () => {});
     defer(() => port.close());
     const v6 = await udpClient('udp6', '::1');
     defer(() => v6.close());
     const v4 = await udpClient('udp4', '127.0.0.1');
     defer(() => v4.close());
-    port.send('0:0:0:0:0:0:0:1', v6.port, payload(0, 8));
-    port.send('::1', v6.port, payload(1, 8));
+    port.send(v6.port, '0:0:0:0:0:0:0:1', payload(0, 8));
+    port.send(v6.port, '::1', payload(1, 8));
     port.reply({ address: '::1', port: v6.port, family: 6 }, payload(2, 8));
-    port.send('127.0.0.1', v4.port, payload(3, 8));
-    port.send('::ffff:127.0.0.1', v4.port, payload(4, 8));
-    port.send('::ffff:7f00:1', v4.port, payload(5, 8));
+    port.send(v4.port, '127.0.0.1', payload(3, 8));
+    port.send(v4.port, '::ffff:127.0.0.1', payload(4, 8));
+    port.send(v4.port, '::ffff:7f00:1', payload(5, 8));
     port.flush();
     expect((await v6.waitFor(3)).map(seqOf)).toEqual([0, 1, 2]);
     expect((await v4.waitFor(3)).map(seqOf)).toEqual([3, 4, 5]);
@@ -170,9 +170,9 @@ describe('BatchedUdpPort sending', () => {
 
   it('refuses addresses that are not IP literals and ports out of range', async () => {
     const { port } = await setup();
-    expect(() => port.send('localhost', 9, payload(0, 8))).toThrow(InvalidOptionError);
-    expect(() => port.send('fe80::1%lo', 9, payload(0, 8))).toThrow(InvalidOptionError);
-    expect(() => port.send('127.0.0.1', 65_536, payload(0, 8))).toThrow(InvalidOptionError);
+    expect(() => port.send(9, 'localhost', payload(0, 8))).toThrow(InvalidOptionError);
+    expect(() => port.send(9, 'fe80::1%lo', payload(0, 8))).toThrow(InvalidOptionError);
+    expect(() => port.send(65_536, '127.0.0.1', payload(0, 8))).toThrow(InvalidOptionError);
     expect(() => port.reply({ address: '1.2.3', port: 9, family: 4 }, payload(0, 8))).toThrow(
       InvalidOptionError,
     );
@@ -180,9 +180,9 @@ describe('BatchedUdpPort sending', () => {
 
   it('after close, drops and counts what is sent', async () => {
     const { port, peer } = await setup();
-    port.send('127.0.0.1', peer.port, payload(0, 8));
+    port.send(peer.port, '127.0.0.1', payload(0, 8));
     port.close(); // sends what was queued
-    port.send('127.0.0.1', peer.port, payload(1, 8));
+    port.send(peer.port, '127.0.0.1', payload(1, 8));
     port.flush();
     await settle();
     expect(peer.received.map(seqOf)).toEqual([0]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { close, localPort, udpSocket } from '../../src/native/binding.js';
-import { BatchedUdpPort, type SendBatch } from '../../src/workers/udp-batched-port.js';
+import { type SendBatch, UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { payload, seqOf, udpClient } from '../helpers/udp-client.js';
 
@@ -13,11 +13,11 @@ function socket(): { fd: number; port: number } {
   return bound;
 }
 
-describe('BatchedUdpPort.close', () => {
+describe('UdpBatchedSocket.close', () => {
   it('is idempotent, stops receiving, and leaves the fd open for its owner', async () => {
     const { fd, port: local } = socket();
     const seen: number[] = [];
-    const port = new BatchedUdpPort(fd, (data) => seen.push(seqOf(data)));
+    const port = new UdpBatchedSocket(fd, (data) => seen.push(seqOf(data)));
     port.close();
     port.close();
     expect(port.closed).toBe(true);
@@ -28,7 +28,7 @@ describe('BatchedUdpPort.close', () => {
     expect(seen).toEqual([]);
     expect(localPort(fd)).toBe(local);
     // The datagram waits in the socket for the next owner.
-    const next = new BatchedUdpPort(fd, (data) => seen.push(seqOf(data)));
+    const next = new UdpBatchedSocket(fd, (data) => seen.push(seqOf(data)));
     defer(() => next.close());
     await settle();
     expect(seen).toEqual([1]);
@@ -40,7 +40,7 @@ describe('BatchedUdpPort.close', () => {
     defer(() => client.close());
     for (let seq = 0; seq < 6; seq++) await client.send(payload(seq, 8), local, '127.0.0.1');
     const seen: number[] = [];
-    const port = new BatchedUdpPort(
+    const port = new UdpBatchedSocket(
       fd,
       (data, peer, self) => {
         seen.push(seqOf(data));
@@ -64,9 +64,9 @@ describe('BatchedUdpPort.close', () => {
     const client = await udpClient('udp4', '127.0.0.1');
     defer(() => client.close());
     const refuseAll: SendBatch = () => 0; // as sendmmsg on a full buffer: nothing taken
-    const port = new BatchedUdpPort(fd, () => {}, { sendBatch: refuseAll });
-    port.send('127.0.0.1', client.port, payload(0, 8));
-    port.send('127.0.0.1', client.port, payload(1, 8));
+    const port = new UdpBatchedSocket(fd, () => {}, { sendBatch: refuseAll });
+    port.send(client.port, '127.0.0.1', payload(0, 8));
+    port.send(client.port, '127.0.0.1', payload(1, 8));
     port.flush();
     port.close();
     expect(port).toMatchObject({ datagramsOut: 0, sendDropped: 2 });

@@ -1,20 +1,24 @@
 import { describe, expect, it } from 'vitest';
+import type { UdpPeer } from '../../src/handler.js';
 import { close, sendUdpBatch, udpSocket } from '../../src/native/binding.js';
 import {
-  BatchedUdpPort,
-  type BatchedUdpPortOptions,
   type DatagramHandler,
-  type UdpPeer,
-} from '../../src/workers/udp-batched-port.js';
+  UdpBatchedSocket,
+  type UdpBatchedSocketOptions,
+} from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { echoRoundTrips, payload, seqOf, udpClient } from '../helpers/udp-client.js';
 
 const defer = useTeardown();
 
-function serve(host: string, handler: DatagramHandler, options: BatchedUdpPortOptions = {}): BatchedUdpPort {
+function serve(
+  host: string,
+  handler: DatagramHandler,
+  options: UdpBatchedSocketOptions = {},
+): UdpBatchedSocket {
   const { fd } = udpSocket({ host, port: 0, recvBufferSize: 1 << 20 });
   defer(() => close(fd));
-  const port = new BatchedUdpPort(fd, handler, options);
+  const port = new UdpBatchedSocket(fd, handler, options);
   defer(() => port.close());
   return port;
 }
@@ -22,7 +26,7 @@ function serve(host: string, handler: DatagramHandler, options: BatchedUdpPortOp
 const echo: DatagramHandler = (data, peer, port) => port.reply(peer, data);
 const sizes = (seq: number): number => 4 + ((seq * 37) % 1400);
 
-describe('BatchedUdpPort', () => {
+describe('UdpBatchedSocket', () => {
   for (const [type, host, address] of [
     ['udp4', '127.0.0.1', '127.0.0.1'],
     ['udp6', '::1', '::1'],
@@ -75,7 +79,7 @@ describe('BatchedUdpPort', () => {
     for (let seq = 0; seq < 10; seq++) await client.send(payload(seq, 64), localPort, '127.0.0.1');
     const views: Uint8Array[] = [];
     const flushes: number[] = [];
-    const port = new BatchedUdpPort(
+    const port = new UdpBatchedSocket(
       fd,
       (data, peer, self) => {
         views.push(data);
@@ -100,9 +104,9 @@ describe('BatchedUdpPort', () => {
   it('rejects options out of range', () => {
     const { fd } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    expect(() => new BatchedUdpPort(fd, echo, { maxDatagram: 0 })).toThrow(/maxDatagram/);
-    expect(() => new BatchedUdpPort(fd, echo, { batch: 1025 })).toThrow(/batch/);
-    expect(() => new BatchedUdpPort(fd, echo, { sendQueue: 0 })).toThrow(/sendQueue/);
-    expect(() => new BatchedUdpPort(fd, echo, { sendSlabBytes: 0.5 })).toThrow(/sendSlabBytes/);
+    expect(() => new UdpBatchedSocket(fd, echo, { maxDatagram: 0 })).toThrow(/maxDatagram/);
+    expect(() => new UdpBatchedSocket(fd, echo, { batch: 1025 })).toThrow(/batch/);
+    expect(() => new UdpBatchedSocket(fd, echo, { sendQueue: 0 })).toThrow(/sendQueue/);
+    expect(() => new UdpBatchedSocket(fd, echo, { sendSlabBytes: 0.5 })).toThrow(/sendSlabBytes/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { close, udpSocket } from '../../src/native/binding.js';
-import { BatchedUdpPort, type DatagramHandler } from '../../src/workers/udp-batched-port.js';
+import { type DatagramHandler, UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { closedPort, connectFd, payload, seqOf, udpClient } from '../helpers/udp-client.js';
 
@@ -8,18 +8,18 @@ const defer = useTeardown();
 const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const echo: DatagramHandler = (data, peer, port) => port.reply(peer, data);
 
-describe('BatchedUdpPort replying to a port that has closed (ICMP port unreachable)', () => {
+describe('UdpBatchedSocket replying to a port that has closed (ICMP port unreachable)', () => {
   it('on a connected socket, counts the refusals, never pauses, and serves the peer once it is back', async () => {
     const { fd, port: local } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
     const peerPort = await closedPort();
     await connectFd(fd, peerPort);
     const errors: unknown[] = [];
-    const port = new BatchedUdpPort(fd, echo, { onError: (error) => errors.push(error) });
+    const port = new UdpBatchedSocket(fd, echo, { onError: (error) => errors.push(error) });
     defer(() => port.close());
 
     for (let seq = 0; seq < 3; seq++) {
-      port.send('127.0.0.1', peerPort, payload(seq, 8));
+      port.send(peerPort, '127.0.0.1', payload(seq, 8));
       port.flush();
       await settle(10);
     }
@@ -36,7 +36,7 @@ describe('BatchedUdpPort replying to a port that has closed (ICMP port unreachab
   it('on an unconnected socket, sees no error at all and keeps serving', async () => {
     const { fd, port: local } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const port = new BatchedUdpPort(fd, echo);
+    const port = new UdpBatchedSocket(fd, echo);
     defer(() => port.close());
     const client = await udpClient('udp4', '127.0.0.1');
     await client.send(payload(0, 8), local, '127.0.0.1');
@@ -44,7 +44,7 @@ describe('BatchedUdpPort replying to a port that has closed (ICMP port unreachab
     await client.close(); // its next echo draws port unreachable
     const other = await udpClient('udp4', '127.0.0.1');
     defer(() => other.close());
-    port.send('127.0.0.1', client.port, payload(1, 8));
+    port.send(client.port, '127.0.0.1', payload(1, 8));
     port.flush();
     await settle();
     await other.send(payload(2, 8), local, '127.0.0.1');

@@ -1,0 +1,14 @@
+import type { ListenerKind } from '../protocol.js';
+import { httpListenerKind } from './http-listener.js';
+import { icmpListenerKind } from './icmp-listener.js';
+import type { ListenerKindModule } from './served-listener.js';
+import { tcpListenerKind } from './tcp-listener.js';
+import { udpListenerKind } from './udp-listener.js';
+
+/** Every kind of listener a shard serves, by `ListenerSpec.kind` (see served-listener.ts to add one). */
+export const LISTENER_KINDS: Readonly<Record<ListenerKind, ListenerKindModule>> = {
+  tcp: tcpListenerKind,
+  http: httpListenerKind,
+  udp: udpListenerKind,
+  icmp: icmpListenerKind,
+};
