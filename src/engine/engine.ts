@@ -1,20 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
-import {
-  EngineStateError,
-  type HandlerError,
-  InvalidOptionError,
-  ShardExitError,
-  ShardRestartBudgetError,
-  type SockshardError,
-} from '../errors.js';
-import {
-  createAddressTable,
-  createShardCounters,
-  createUdpCounters,
-  type ListenerSpec,
-  type ShardInit,
-} from '../protocol.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EngineStateError, type HandlerError, InvalidOptionError, type SockshardError } from '../errors.js';
+import { createAddressTable, createShardCounters, createUdpCounters, type ShardInit } from '../protocol.js';
 import { createRing } from '../ring/index.js';
 import { Acceptor } from './acceptor.js';
 import { createBalancer } from './balancer.js';
@@ -27,6 +15,7 @@ import {
   udpPortStats,
 } from './engine-stats.js';
 import { IcmpRouter } from './icmp-router.js';
+import { listenerSpecs } from './listener-specs.js';
 import { startMetricsServer } from './metrics.js';
 import {
   type EngineOptions,
@@ -44,8 +33,15 @@ import {
   type UdpOptions,
 } from './options.js';
 import { reviveError } from './revive-error.js';
-import { type ShardEvents, ShardHandle, SpareShard } from './shard-handle.js';
+import {
+  EXIT_GRACE_MS,
+  type ShardEvents,
+  ShardHandle,
+  type ShardWorkerOptions,
+  type SpareShard,
+} from './shard-handle.js';
 import { canTransferSockets } from './socket-transfer.js';
+import { Supervisor } from './supervisor.js';
 import { bindUdpListener, closeUdpBindings, rebindUdp, type UdpBinding } from './udp-binder.js';
 import { readUdpDrops } from './udp-kernel-drops.js';
 
@@ -66,9 +62,6 @@ export interface CloseOptions {
 }
 
 type EngineState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
-
-/** Extra time a shard gets after its drain deadline to report and exit before it is terminated. */
-const EXIT_GRACE_MS = 2_000;
 
 interface Listener {
   readonly config: ResolvedListener;
@@ -104,11 +97,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   #icmpListener: ResolvedIcmpListener | undefined;
   #icmp: IcmpRouter | undefined;
   readonly #inits: ShardInit[] = [];
-  readonly #restartTimes: number[][] = [];
-  readonly #restartTimers = new Set<NodeJS.Timeout>();
+  readonly #supervisor: Supervisor;
+  /** How shard workers are started (a spare's too). */
+  readonly #workerOptions: ShardWorkerOptions;
   #metrics: { readonly server: Server; readonly port: number } | undefined;
-  /** A worker standing by to become the next shard that dies (restart.spare). */
-  #spare: SpareShard | undefined;
   #udpCounters: Float64Array = new Float64Array(0);
   #shards: ShardHandle[] = [];
   #state: EngineState = 'idle';
@@ -117,6 +109,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   constructor(options: EngineOptions = {}) {
     super();
     this.options = resolveEngineOptions(options);
+    const { resourceLimits, limits } = this.options;
+    this.#workerOptions = {
+      maxConnections: limits.maxConnectionsPerShard,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    };
+    this.#supervisor = new Supervisor(this.options.restart, {
+      running: () => this.#state === 'running',
+      respawn: (dead, spare) => this.#respawn(dead, spare),
+      preload: () => this.#inits[0]!.listeners.map((spec) => spec.handler),
+      workerOptions: this.#workerOptions,
+      report: (error) => this.#report(error),
+    });
   }
 
   /** Adds a plain TCP listener; every connection goes to the handler module's `connection()`. */
@@ -221,7 +225,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         process.once('SIGINT', this.#onSignal);
       }
       this.#state = 'running';
-      this.#startSpare();
+      this.#supervisor.startSpare();
     } catch (error) {
       await this.#shutdown(0);
       this.#state = 'closed';
@@ -236,39 +240,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     const udpPorts = this.#udpListeners.reduce((total, listener) => total + listener.ports.length, 0);
     const udpCounters = createUdpCounters(udpPorts, shards);
     this.#udpCounters = new Float64Array(udpCounters);
-    const streamSpecs: ListenerSpec[] = this.#listeners.map(({ config }) => ({
-      id: config.id,
-      kind: config.kind,
-      handler: config.handler,
-      ...(config.http === undefined ? {} : { http: config.http }),
-      ...(config.balance === 'kernel'
-        ? {
-            kernel: {
-              host: config.host,
-              port: config.port,
-              backlog: config.backlog,
-              maxConnections: this.options.limits.maxConnectionsPerShard,
-            },
-          }
-        : {}),
-      ...(config.idleTimeoutMs === 0 ? {} : { idleTimeoutMs: config.idleTimeoutMs }),
-    }));
-    const udpSpecs: ListenerSpec[] = this.#udpListeners.map((config) => ({
-      id: config.id,
-      kind: 'udp',
-      handler: config.handler,
-      udp: {
-        family: config.family,
-        io: config.io,
-        maxDatagram: config.maxDatagram,
-        ...(config.recvBufferSize === undefined ? {} : { recvBufferSize: config.recvBufferSize }),
-        ...(config.sendBufferSize === undefined ? {} : { sendBufferSize: config.sendBufferSize }),
-      },
-    }));
-    const icmp = this.#icmpListener;
-    const icmpSpecs: ListenerSpec[] =
-      icmp?.handler === undefined ? [] : [{ id: icmp.id, kind: 'icmp', handler: icmp.handler }];
-    const specs = [...streamSpecs, ...udpSpecs, ...icmpSpecs].sort((a, b) => a.id - b.id);
+    const specs = listenerSpecs({
+      stream: this.#listeners.map(({ config }) => config),
+      udp: this.#udpListeners,
+      icmp: this.#icmpListener,
+      maxConnectionsPerShard: this.options.limits.maxConnectionsPerShard,
+    });
     // mesh[i][j]: the ring from shard i to shard j.
     const mesh = Array.from({ length: shards }, (_, from) =>
       Array.from({ length: shards }, (_, to) =>
@@ -293,16 +270,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         ...(this.options.offload === undefined ? {} : { offload: this.options.offload }),
       };
       this.#inits.push(init);
-      this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#shardOptions()));
+      this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#workerOptions));
     }
-  }
-
-  #shardOptions() {
-    const { resourceLimits, limits } = this.options;
-    return {
-      maxConnections: limits.maxConnectionsPerShard,
-      ...(resourceLimits === undefined ? {} : { resourceLimits }),
-    };
   }
 
   readonly #shardEvents: ShardEvents = {
@@ -310,43 +279,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     exit: (shard, exitCode, expected) => {
       this.emit('shard-exit', shard.id, exitCode);
       if (!expected && this.#state === 'running' && this.#shards[shard.id] === shard)
-        this.#onShardDeath(shard, exitCode);
+        this.#supervisor.shardDied(shard, exitCode);
     },
   };
 
   /**
-   * Supervision: a shard that died is out of the balancers at once (not alive), the others are untouched.
-   * It is restarted at once the first time, then after a back-off that doubles with each recent restart,
-   * within a budget of `maxRestarts` per `windowMs`; past it the engine reports a fatal error and stops.
+   * The next incarnation of a dead shard (the supervisor's restart): it takes the dead one's place in the
+   * balancers, then gets its UDP sockets back and listens again for 'kernel' listeners.
    */
-  #onShardDeath(shard: ShardHandle, exitCode: number): void {
-    this.#report(new ShardExitError(shard.id, exitCode));
-    const policy = this.options.restart;
-    if (policy === false) return;
-    const now = performance.now();
-    const recent = (this.#restartTimes[shard.id] ?? []).filter((time) => now - time < policy.windowMs);
-    if (recent.length >= policy.maxRestarts) {
-      this.#report(new ShardRestartBudgetError(shard.id, policy.maxRestarts, policy.windowMs));
-      return;
-    }
-    recent.push(now);
-    this.#restartTimes[shard.id] = recent;
-    // The first death in a window restarts at once; repeated deaths back off, doubling each time.
-    const backoff =
-      recent.length === 1 ? 0 : Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (recent.length - 2));
-    const timer = setTimeout(() => {
-      this.#restartTimers.delete(timer);
-      void this.#restart(shard);
-    }, backoff);
-    this.#restartTimers.add(timer);
-  }
-
-  async #restart(dead: ShardHandle): Promise<void> {
-    if (this.#state !== 'running') return;
-    const spare = this.#spare?.alive === true ? this.#spare : undefined;
-    this.#spare = undefined;
+  async #respawn(dead: ShardHandle, spare: SpareShard | undefined): Promise<void> {
     const init = this.#inits[dead.id]!;
-    const shard = new ShardHandle(init, this.#shardEvents, this.#shardOptions(), dead, spare);
+    const shard = new ShardHandle(init, this.#shardEvents, this.#workerOptions, dead, spare);
     this.#shards[dead.id] = shard;
     try {
       await shard.ready;
@@ -356,28 +299,9 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       this.emit('shard-online', shard.id);
     } catch (error) {
-      // It died again while starting: its exit goes through #onShardDeath (and the budget) like any other.
-      if (!(error instanceof ShardExitError)) this.#report(error as SockshardError);
       if (shard.alive) await shard.terminate();
+      throw error;
     }
-    this.#startSpare();
-  }
-
-  /** Starts a spare shard worker, if the restart policy wants one and none stands by. */
-  #startSpare(): void {
-    const policy = this.options.restart;
-    if (this.#state !== 'running' || policy === false || !policy.spare || this.#spare?.alive === true) return;
-    const preload = this.#inits[0]!.listeners.map((spec) => spec.handler);
-    this.#spare = new SpareShard(preload, this.#shardOptions());
-  }
-
-  /** Ends the spare, once it has finished loading (cutting a thread off mid-import can leak a loader's fd). */
-  async #stopSpare(): Promise<void> {
-    const spare = this.#spare;
-    this.#spare = undefined;
-    if (spare === undefined) return;
-    await Promise.race([spare.settled, delay(EXIT_GRACE_MS)]);
-    await spare.terminate();
   }
 
   async #listenHere(listener: Listener, handoff: 'native' | 'transfer'): Promise<void> {
@@ -434,7 +358,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Counters of every shard and listener, read from shared memory. */
   stats(): EngineStats {
-    const spare = this.#spare?.standingBy === true;
+    const spare = this.#supervisor.spareStandingBy;
     return engineStats(this.#shards, this.#listeners, this.udpPorts(), spare, this.#icmp?.stats());
   }
 
@@ -486,14 +410,13 @@ export class Engine extends EventEmitter<EngineEvents> {
       metrics.server.closeAllConnections();
       await new Promise((resolve) => metrics.server.close(resolve));
     }
-    for (const timer of this.#restartTimers) clearTimeout(timer);
-    this.#restartTimers.clear();
+    const spareStopped = this.#supervisor.close();
     for (const listener of this.#listeners) {
       listener.acceptor?.close();
     }
-    const deadline = delay(timeoutMs + EXIT_GRACE_MS);
+    const deadline = delay(timeoutMs + EXIT_GRACE_MS, undefined, { ref: false });
     await Promise.all([
-      this.#stopSpare(),
+      spareStopped,
       ...this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)),
     ]);
     closeUdpBindings(this.#udpBindings);
@@ -505,9 +428,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     // Still starting: let it finish or fail first. Terminating a thread in the middle of loading modules
     // can cut off its last file writes (a loader's cache, say) and leave their fds open in this process.
     if (!shard.alive && !shard.startFailed)
-      await Promise.race([shard.ready.then(settled, settled), delay(EXIT_GRACE_MS)]);
+      await Promise.race([
+        shard.ready.then(settled, settled),
+        delay(EXIT_GRACE_MS, undefined, { ref: false }),
+      ]);
     if (shard.alive) await Promise.race([shard.drain(timeoutMs).then(() => shard.exited), deadline]);
-    else if (shard.startFailed) await Promise.race([shard.exited, delay(EXIT_GRACE_MS)]);
+    else if (shard.startFailed)
+      await Promise.race([shard.exited, delay(EXIT_GRACE_MS, undefined, { ref: false })]);
     await shard.terminate();
   }
 
@@ -515,10 +442,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else process.emitWarning(error.message, { type: 'SockshardWarning', code: error.code });
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Creates an engine; add listeners, then `await engine.start()`. */

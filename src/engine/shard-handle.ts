@@ -31,6 +31,9 @@ import { siblingModule, startWorker } from './start-worker.js';
 
 const SHARD_ENTRY = siblingModule('../workers/shard-main.js', import.meta.url);
 
+/** Extra time a shard worker gets, past its drain deadline or to finish starting, before it is terminated. */
+export const EXIT_GRACE_MS = 2_000;
+
 interface Waiter {
   message(message: ShardMessage): void;
   exit(exitCode: number): void;
