@@ -214,7 +214,10 @@ export class EngineStateError extends SockshardError {
   }
 }
 
-/** A shard died more often than the restart budget allows: it stays down (the others serve on). */
+/**
+ * A shard died more often than the restart budget allows: it stays down. While another shard serves, the
+ * engine serves on without it; when it was the last, the engine fails (EngineFailedError).
+ */
 export class ShardRestartBudgetError extends SockshardError {
   declare readonly maxRestarts: number;
   declare readonly windowMs: number;
@@ -229,6 +232,24 @@ export class ShardRestartBudgetError extends SockshardError {
       maxRestarts: { value: maxRestarts, enumerable: true },
       windowMs: { value: windowMs, enumerable: true },
     });
+  }
+}
+
+/**
+ * Every shard died and none will be restarted (each past its restart budget, or with `restart: false`):
+ * the engine released every port and closed. The engine's `failed` event carries it; with no listener
+ * for that event, the engine ends the process with exit code 1 (so that systemd, Kubernetes or pm2 starts
+ * it afresh). `cause` is the last shard's ShardRestartBudgetError, if there was a budget.
+ */
+export class EngineFailedError extends SockshardError {
+  constructor(shards: number, cause?: SockshardError) {
+    super(
+      'ERR_ENGINE_FAILED',
+      `every shard (${shards}) died and none will be restarted (${
+        cause === undefined ? 'restart: false' : 'past its restart budget'
+      }): the engine released its ports and closed`,
+      cause === undefined ? {} : { cause },
+    );
   }
 }
 

@@ -19,6 +19,7 @@ export type {
   TcpOptions,
   UdpOptions,
 } from './engine/options.js';
+export type { EngineState, ShardState } from './engine/supervisor.js';
 export * from './errors.js';
 export {
   defineHttpHandler,

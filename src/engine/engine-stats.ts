@@ -28,17 +28,23 @@ import type { Acceptor } from './acceptor.js';
 import type { IcmpStats } from './icmp-router.js';
 import type { BalanceStrategy } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
+import type { EngineState, ShardState } from './supervisor.js';
 import type { UdpBinding } from './udp-binder.js';
 
 export interface ShardStats {
   readonly shardId: number;
+  /** What supervision says of it: serving, restarting, given up, ... (see ShardState). */
+  readonly state: ShardState;
   /** Taking new connections (started, not dead, not draining). */
   readonly alive: boolean;
   /** Open now: handed off or accepted, not yet closed. */
   readonly connections: number;
   /** Times this shard was restarted after it died. */
   readonly restarts: number;
-  /** Connections that were open on this shard when it died. */
+  /**
+   * Connections that were open on this shard when it died: adopted, or (once it is given up) still
+   * waiting in its control ring, which the coordinator then closes.
+   */
   readonly connectionsLost: number;
   /** Connections the coordinator wrote to this shard's control ring. */
   readonly handedOff: number;
@@ -74,7 +80,10 @@ export interface ShardStats {
 export interface UdpPortStats {
   readonly listenerId: number;
   readonly port: number;
-  /** The shards serving the port: one, or all of them with reusePort. */
+  /**
+   * The shards serving the port: one, or all of them with reusePort; fewer once a shard is given up (its
+   * one-owner ports move to a serving shard). The counters below are summed over every shard that served it.
+   */
   readonly shards: readonly number[];
   /** `dgram` (node:dgram) or `batched` (native recvmmsg/sendmmsg). */
   readonly io: 'dgram' | 'batched';
@@ -110,10 +119,12 @@ export interface ListenerStats {
 }
 
 /** Every shard's counters summed. */
-export type EngineTotals = Omit<ShardStats, 'shardId' | 'alive' | 'controlRing'>;
+export type EngineTotals = Omit<ShardStats, 'shardId' | 'state' | 'alive' | 'controlRing'>;
 
 /** A snapshot read from shared memory: no message goes to any shard. */
 export interface EngineStats {
+  /** The engine's state (as `engine.state`): serving, degraded, failed, ... */
+  readonly state: EngineState;
   readonly shards: readonly ShardStats[];
   readonly total: EngineTotals;
   readonly listeners: readonly ListenerStats[];
@@ -124,11 +135,12 @@ export interface EngineStats {
   readonly spareStandingBy: boolean;
 }
 
-export function shardStats(shard: ShardHandle): ShardStats {
+export function shardStats(shard: ShardHandle, state: ShardState): ShardStats {
   const accepted = shard.counter(COUNTER_ACCEPTED);
   const closed = shard.counter(COUNTER_CLOSED);
   return {
     shardId: shard.id,
+    state,
     alive: shard.alive,
     connections: shard.openConnections(),
     restarts: shard.restarts,
@@ -159,15 +171,17 @@ export function udpPortStats(
   shards: number,
   drops: ReadonlyMap<string, number>,
 ): UdpPortStats {
-  const sum = (counter: number) =>
-    binding.shards.reduce(
-      (total, shardId) => total + counters[udpCounterBase(binding.portIndex, shards, shardId) + counter]!,
-      0,
-    );
+  // Every shard's line: a line stays zero until its shard serves the port, and keeps its counts after.
+  const sum = (counter: number) => {
+    let total = 0;
+    for (let shardId = 0; shardId < shards; shardId++)
+      total += counters[udpCounterBase(binding.portIndex, shards, shardId) + counter]!;
+    return total;
+  };
   return {
     listenerId: binding.listenerId,
     port: binding.port,
-    shards: binding.shards,
+    shards: [...binding.shards],
     io: binding.io,
     datagramsIn: sum(UDP_DATAGRAMS_IN),
     bytesIn: sum(UDP_BYTES_IN),
@@ -182,13 +196,15 @@ export function udpPortStats(
 }
 
 export function engineStats(
+  state: EngineState,
   shards: readonly ShardHandle[],
+  shardState: (shardId: number) => ShardState,
   listeners: readonly { readonly stats: ListenerStats }[],
   udp: readonly UdpPortStats[],
   spareStandingBy: boolean,
   icmp?: IcmpStats,
 ): EngineStats {
-  const perShard = shards.map(shardStats);
+  const perShard = shards.map((shard) => shardStats(shard, shardState(shard.id)));
   const total: Record<keyof EngineTotals, number> = {
     connections: 0,
     restarts: 0,
@@ -213,6 +229,7 @@ export function engineStats(
     for (const key of Object.keys(total) as (keyof EngineTotals)[]) total[key] += shard[key];
   }
   return {
+    state,
     shards: perShard,
     total,
     listeners: listeners.map((listener) => listener.stats),

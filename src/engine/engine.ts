@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { EngineStateError, type HandlerError, InvalidOptionError, type SockshardError } from '../errors.js';
+import {
+  type EngineFailedError,
+  EngineStateError,
+  type HandlerError,
+  InvalidOptionError,
+  type SockshardError,
+} from '../errors.js';
 import { createAddressTable, createShardCounters, createUdpCounters, type ShardInit } from '../protocol.js';
 import { createRing } from '../ring/index.js';
 import { Acceptor } from './acceptor.js';
@@ -41,14 +47,32 @@ import {
   type SpareShard,
 } from './shard-handle.js';
 import { canTransferSockets } from './socket-transfer.js';
-import { Supervisor } from './supervisor.js';
-import { bindUdpListener, closeUdpBindings, rebindUdp, type UdpBinding } from './udp-binder.js';
+import { type EngineState, Supervisor } from './supervisor.js';
+import {
+  bindUdpListener,
+  closeUdpBindings,
+  handOver,
+  moveUdpPorts,
+  rebindUdp,
+  type UdpBinding,
+} from './udp-binder.js';
 import { readUdpDrops } from './udp-kernel-drops.js';
 
 /** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
 export interface EngineEvents {
-  /** Something failed that the engine survived: an accept error, a shard that died. */
+  /**
+   * Something failed that the engine survived: an accept error (reported once per listener and error
+   * code every 10 s while it lasts; every one is counted in the listener's `acceptErrors`), a shard that
+   * died, a shard given up past its restart budget while others serve on.
+   */
   error: [error: SockshardError];
+  /**
+   * Every shard died and none will be restarted: the engine has released every port and closed ('close'
+   * follows at once). A listener for this event handles the failure; with none, the engine ends the
+   * process with exit code 1 after 'close' (so that systemd, Kubernetes or pm2 starts it afresh), having
+   * written the error to stderr.
+   */
+  failed: [error: EngineFailedError];
   /** A handler threw or rejected; its connection was ended, its shard serves on. */
   'handler-error': [error: HandlerError];
   'shard-online': [shardId: number];
@@ -61,7 +85,11 @@ export interface CloseOptions {
   readonly timeoutMs?: number;
 }
 
-type EngineState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+/** Where the engine is in its life; `state` (EngineState) adds what supervision knows while it runs. */
+type Lifecycle = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** The exit code of a process whose engine failed with no `failed` listener. */
+const FAILED_EXIT_CODE = 1;
 
 interface Listener {
   readonly config: ResolvedListener;
@@ -102,8 +130,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #workerOptions: ShardWorkerOptions;
   #metrics: { readonly server: Server; readonly port: number } | undefined;
   #udpCounters: Float64Array = new Float64Array(0);
+  /** One-owner UDP ports whose shard was given up while no other served: the next shard online takes them. */
+  #udpWaiting: UdpBinding[] = [];
   #shards: ShardHandle[] = [];
-  #state: EngineState = 'idle';
+  #state: Lifecycle = 'idle';
+  #failed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: EngineOptions = {}) {
@@ -114,9 +145,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       maxConnections: limits.maxConnectionsPerShard,
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
     };
-    this.#supervisor = new Supervisor(this.options.restart, {
+    this.#supervisor = new Supervisor(this.options.restart, this.options.shards, {
       running: () => this.#state === 'running',
       respawn: (dead, spare) => this.#respawn(dead, spare),
+      giveUp: (dead) => this.#giveUp(dead),
+      fail: (error) => this.#fail(error),
       preload: () => this.#inits[0]!.listeners.map((spec) => spec.handler),
       workerOptions: this.#workerOptions,
       report: (error) => this.#report(error),
@@ -203,7 +236,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       this.#spawnShards();
       await Promise.all(this.#shards.map((shard) => shard.ready));
-      for (const shard of this.#shards) this.emit('shard-online', shard.id);
+      for (const shard of this.#shards) this.#online(shard);
       let portIndex = 0;
       for (const listener of this.#udpListeners) {
         await bindUdpListener(listener, this.#shards, portIndex, this.#udpBindings);
@@ -297,11 +330,57 @@ export class Engine extends EventEmitter<EngineEvents> {
       for (const listener of this.#listeners) {
         if (listener.config.balance === 'kernel') await this.#listenInShard(shard, listener);
       }
-      this.emit('shard-online', shard.id);
+      await handOver(shard, this.#udpWaiting.splice(0));
+      this.#online(shard);
     } catch (error) {
-      if (shard.alive) await shard.terminate();
+      // Ended as a death, not a close: the supervisor counts it against the budget like any other.
+      if (shard.alive) await shard.terminate(false);
       throw error;
     }
+  }
+
+  #online(shard: ShardHandle): void {
+    this.#supervisor.shardOnline(shard.id);
+    for (const binding of this.#udpBindings)
+      if (!binding.reusePort && binding.shards[0] === shard.id) this.#udpOwners.set(binding.port, shard.id);
+    this.emit('shard-online', shard.id);
+  }
+
+  /**
+   * The supervisor gave a dead shard up and the engine serves on with the others: the fds still in its
+   * control ring are closed and its counts settled (ShardHandle.release), and its UDP ports move to a
+   * serving shard (see moveUdpPorts). It is out of every balancer already (not alive), and its 'kernel'
+   * listening sockets closed with its worker.
+   */
+  #giveUp(dead: ShardHandle): void {
+    dead.release();
+    const serving = this.#shards.find(
+      (shard) => shard.alive && this.#supervisor.shardState(shard.id) === 'serving',
+    );
+    for (const [port, owner] of this.#udpOwners)
+      if (owner === dead.id) this.#udpOwners.set(port, serving?.id ?? -1);
+    moveUdpPorts(dead.id, serving, this.#udpBindings).then(
+      (waiting) => this.#udpWaiting.push(...waiting),
+      (error: unknown) => this.#report(error as SockshardError),
+    );
+  }
+
+  /**
+   * No shard is left: release every port, close, then say so ('failed', 'close') and, unless the
+   * application handles 'failed', end the process with a non-zero code.
+   */
+  #fail(error: EngineFailedError): void {
+    this.#state = 'closing';
+    this.#failed = true;
+    this.#closing = this.#shutdown(0).then(() => {
+      this.#state = 'closed';
+      const handled = this.listenerCount('failed') > 0;
+      this.emit('failed', error);
+      this.emit('close');
+      if (handled) return;
+      process.stderr.write(`sockshard: ${error.stack ?? error.message}\n`);
+      process.exit(FAILED_EXIT_CODE);
+    });
   }
 
   async #listenHere(listener: Listener, handoff: 'native' | 'transfer'): Promise<void> {
@@ -356,10 +435,27 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.#listeners.map((listener) => listener.stats);
   }
 
+  /**
+   * Where the engine is: `serving` (every shard serves), `degraded` (some shard restarting or given up),
+   * `failed` (none left: the engine closed), or a step of its start or close. See EngineState.
+   */
+  get state(): EngineState {
+    if (this.#failed) return 'failed';
+    if (this.#state === 'running') return this.#supervisor.health();
+    return this.#state;
+  }
+
   /** Counters of every shard and listener, read from shared memory. */
   stats(): EngineStats {
-    const spare = this.#supervisor.spareStandingBy;
-    return engineStats(this.#shards, this.#listeners, this.udpPorts(), spare, this.#icmp?.stats());
+    return engineStats(
+      this.state,
+      this.#shards,
+      (shardId) => this.#supervisor.shardState(shardId),
+      this.#listeners,
+      this.udpPorts(),
+      this.#supervisor.spareStandingBy,
+      this.#icmp?.stats(),
+    );
   }
 
   /** The bound UDP ports (the kernel's picks for port 0) with their owning shards and counters. */
@@ -404,21 +500,24 @@ export class Engine extends EventEmitter<EngineEvents> {
   async #shutdown(timeoutMs: number): Promise<void> {
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
+    const spareStopped = this.#supervisor.close();
+    for (const listener of this.#listeners) {
+      listener.acceptor?.close();
+    }
     const metrics = this.#metrics;
     this.#metrics = undefined;
     if (metrics !== undefined) {
       metrics.server.closeAllConnections();
       await new Promise((resolve) => metrics.server.close(resolve));
     }
-    const spareStopped = this.#supervisor.close();
-    for (const listener of this.#listeners) {
-      listener.acceptor?.close();
-    }
     const deadline = delay(timeoutMs + EXIT_GRACE_MS, undefined, { ref: false });
     await Promise.all([
       spareStopped,
       ...this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)),
     ]);
+    // Every worker has ended: whatever is still in a control ring (a shard that died during the close, or
+    // whose drain was cut off) is closed and counted here, so the totals end at zero open connections.
+    for (const shard of this.#shards) shard.release();
     closeUdpBindings(this.#udpBindings);
     this.#icmp?.close();
   }

@@ -1,5 +1,18 @@
 import http from 'node:http';
 import type { EngineStats } from './engine-stats.js';
+import type { EngineState, ShardState } from './supervisor.js';
+
+/** Every value of the state enums, so that each gets a sample (1 for the current one, 0 for the others). */
+const ENGINE_STATES: readonly EngineState[] = [
+  'idle',
+  'starting',
+  'serving',
+  'degraded',
+  'failed',
+  'closing',
+  'closed',
+];
+const SHARD_STATES: readonly ShardState[] = ['starting', 'serving', 'restarting', 'given-up', 'stopped'];
 
 /** One Prometheus metric: name, help, type, and a value per label set. */
 interface Metric {
@@ -64,6 +77,22 @@ export function renderMetrics(stats: EngineStats): string {
     help: 'Whether the shard takes new connections',
     type: 'gauge',
     samples: stats.shards.map((shard) => [`shard="${shard.shardId}"`, shard.alive ? 1 : 0] as const),
+  });
+  metrics.push({
+    name: 'sockshard_shard_state',
+    help: 'The shard as supervision sees it: 1 for its current state',
+    type: 'gauge',
+    samples: stats.shards.flatMap((shard) =>
+      SHARD_STATES.map(
+        (state) => [`shard="${shard.shardId}",state="${state}"`, shard.state === state ? 1 : 0] as const,
+      ),
+    ),
+  });
+  metrics.push({
+    name: 'sockshard_engine_state',
+    help: 'The engine: serving (every shard serves), degraded, failed, ...: 1 for its current state',
+    type: 'gauge',
+    samples: ENGINE_STATES.map((state) => [`state="${state}"`, stats.state === state ? 1 : 0] as const),
   });
   metrics.push({
     name: 'sockshard_spare_up',

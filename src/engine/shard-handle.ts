@@ -24,7 +24,7 @@ import {
   UDP_SOCKET_PORT,
   UDP_SOCKET_PORT_INDEX,
 } from '../protocol.js';
-import { RingProducer, readRingStats } from '../ring/index.js';
+import { RingConsumer, RingProducer, readRingStats } from '../ring/index.js';
 import type { Balanced } from './balancer.js';
 import { reviveError } from './revive-error.js';
 import { siblingModule, startWorker } from './start-worker.js';
@@ -118,8 +118,6 @@ export class ShardHandle implements Balanced {
   startFailed = false;
   /** Connections written to the control ring. */
   handedOff = 0;
-  /** Connections that died with an earlier incarnation of this shard. */
-  readonly connectionsLost: number;
   /** How many times this shard has been restarted. */
   readonly restarts: number;
   readonly #producer: RingProducer;
@@ -131,11 +129,17 @@ export class ShardHandle implements Balanced {
   /** Batched-UDP fds this shard adopted: no Node handle owns them (see #reclaimRawFds). */
   readonly #rawFds: number[] = [];
   #closing = false;
+  /** Connections that died with this shard or an earlier incarnation of it (see `connectionsLost`). */
+  #lost: number;
+  /** The worker has ended (its 'exit' event). */
+  #ended = false;
+  /** `release()` has run: nothing is left for a next incarnation. */
+  #released = false;
 
   /**
    * `previous`: the incarnation this one replaces after a crash. Its counters carry on (they live in shared
-   * memory); the connections it had adopted died with it and count as lost; connections still waiting in
-   * the control ring are adopted by this one. `spare`: a standing-by worker to become this shard.
+   * memory), its lost connections too; connections still waiting in the control ring are adopted by this
+   * one. `spare`: a standing-by worker to become this shard.
    */
   constructor(
     init: ShardInit,
@@ -147,12 +151,7 @@ export class ShardHandle implements Balanced {
     this.id = init.shardId;
     this.handedOff = previous?.handedOff ?? 0;
     this.restarts = previous === undefined ? 0 : previous.restarts + 1;
-    let lost = previous?.connectionsLost ?? 0;
-    if (previous !== undefined) {
-      const ring = readRingStats(init.control);
-      lost += previous.openConnections() - (ring.recordsIn - ring.recordsOut);
-    }
-    this.connectionsLost = lost;
+    this.#lost = previous?.connectionsLost ?? 0;
     this.controlRing = init.control;
     this.#producer = new RingProducer(init.control);
     this.#counters = new Int32Array(init.counters);
@@ -188,6 +187,11 @@ export class ShardHandle implements Balanced {
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         this.alive = false;
+        this.#ended = true;
+        // What it had adopted died with it, counted now (not at a restart, which may never come); what
+        // still waits in the control ring goes to the next incarnation, or is closed by release().
+        const ring = readRingStats(init.control);
+        this.#lost += this.openConnections() - (ring.recordsIn - ring.recordsOut);
         this.#reclaimRawFds();
         for (const waiter of this.#waiters) waiter.exit(code);
         events.exit(this, code, this.#closing);
@@ -227,10 +231,19 @@ export class ShardHandle implements Balanced {
     });
   }
 
+  /**
+   * Connections open on this shard when it died (this incarnation or an earlier one): the ones it had
+   * adopted, which its worker's end closed, and, once it is released, those still waiting in its control
+   * ring, which no incarnation will adopt.
+   */
+  get connectionsLost(): number {
+    return this.#lost;
+  }
+
   openConnections(): number {
     const closed = Atomics.load(this.#counters, counterIndex(this.id, COUNTER_CLOSED));
     const accepted = Atomics.load(this.#counters, counterIndex(this.id, COUNTER_ACCEPTED));
-    return this.handedOff + accepted - closed - this.connectionsLost;
+    return this.handedOff + accepted - closed - this.#lost;
   }
 
   /** Alive and under its connection cap: the balancer may pick it. */
@@ -307,6 +320,35 @@ export class ShardHandle implements Balanced {
     }
   }
 
+  /**
+   * Gives back what this shard still holds once its worker has ended and no incarnation will follow (it
+   * died past its restart budget, or the engine is closing): the fds still waiting in its control ring
+   * are closed (the coordinator takes the consumer's end, which the dead thread can no longer touch), and
+   * every connection it had counted open is lost, so that its open count, its address buckets and the
+   * engine's totals read zero for it. Without this, a dead shard's ring held its fds, and their clients
+   * sat in CLOSE-WAIT, for the life of the process. Does nothing while the worker runs; idempotent.
+   */
+  release(): void {
+    if (this.#released || !this.#ended) return;
+    this.#released = true;
+    const consumer = new RingConsumer(this.controlRing);
+    consumer.drain((_bytes, offset, _length, type) => {
+      const word = offset >> 2;
+      const fd =
+        type === RECORD_HANDOFF
+          ? consumer.words[word + HANDOFF_FD]
+          : type === RECORD_UDP_SOCKET
+            ? consumer.words[word + UDP_SOCKET_FD]
+            : undefined;
+      if (fd === undefined) return;
+      try {
+        close(fd);
+      } catch {}
+    });
+    this.#lost += this.openConnections();
+    this.#addresses.fill(0);
+  }
+
   /** handoff 'transfer': moves a socket Node accepted to the shard, by postMessage (Node 26+). */
   transfer(socket: Socket, listenerId: number, addressBucket: number): void {
     this.worker.postMessage(
@@ -338,9 +380,12 @@ export class ShardHandle implements Balanced {
     );
   }
 
-  /** Ends the worker now (after a failed start, or when a drain overran its deadline). */
-  async terminate(): Promise<void> {
-    this.#closing = true;
+  /**
+   * Ends the worker now (after a failed start, or when a drain overran its deadline). `asked: false`
+   * reports the end as a death (a restart that could not finish counts against the budget like any other).
+   */
+  async terminate(asked = true): Promise<void> {
+    this.#closing = asked;
     this.alive = false;
     await this.worker.terminate();
   }

@@ -10,7 +10,13 @@ export interface UdpBinding {
   readonly port: number;
   /** Index of this port's counter lines (see UDP_COUNTER_* in protocol.ts). */
   readonly portIndex: number;
-  readonly shards: readonly number[];
+  /**
+   * The shards serving the port, in `kept` order. It changes when a shard is given up (`moveUdpPorts`):
+   * empty while the port waits for a shard to serve it.
+   */
+  shards: number[];
+  /** Every shard has its own SO_REUSEPORT socket on the port. */
+  readonly reusePort: boolean;
   /** The receive path its shards run. */
   readonly io: 'dgram' | 'batched';
   /**
@@ -18,7 +24,7 @@ export interface UdpBinding {
    * socket, its port and its queued datagrams alive while a shard restarts (the restarted shard adopts a
    * new duplicate), and names the sockets for the kernel's drop counters. Closed by `closeUdpBindings`.
    */
-  readonly kept: readonly number[];
+  kept: number[];
   /** The sockets' inodes (the same socket as the kept duplicates), for /proc/net/udp's drop counters. */
   readonly inodes: readonly string[];
 }
@@ -75,6 +81,7 @@ export async function bindUdpListener(
         port,
         portIndex,
         shards: targets,
+        reusePort: listener.reusePort,
         io: listener.io,
         kept,
         inodes,
@@ -103,6 +110,46 @@ export async function rebindUdp(shard: ShardHandle, bindings: readonly UdpBindin
       binding.portIndex,
       binding.io,
     );
+  }
+}
+
+/**
+ * A shard was given up (it stays down): its UDP ports must not stay silent.
+ * - `reusePort`: the coordinator closes its duplicate of the dead shard's socket, the last reference to it
+ *   (the dead worker's copy closed with it). The kernel takes a closed socket out of the port's
+ *   SO_REUSEPORT group, so the flows it had spread to it go to the sockets of the live shards.
+ * - One owner: a fresh duplicate of the socket goes to `to` (the caller's pick: a serving shard), with
+ *   the datagrams that queued meanwhile; with no shard to take it (`to` undefined), the port is listed as
+ *   served by none and returned, and `handOver` gives it to the next shard that comes back.
+ * Resolves with the ports left waiting; rejects if a shard fails to adopt a socket.
+ */
+export async function moveUdpPorts(
+  dead: number,
+  to: ShardHandle | undefined,
+  bindings: readonly UdpBinding[],
+): Promise<UdpBinding[]> {
+  const waiting: UdpBinding[] = [];
+  for (const binding of bindings) {
+    const copy = binding.shards.indexOf(dead);
+    if (copy < 0) continue;
+    if (binding.reusePort) {
+      const [fd] = binding.kept.splice(copy, 1);
+      binding.shards.splice(copy, 1);
+      close(fd!);
+      continue;
+    }
+    binding.shards = [];
+    if (to === undefined) waiting.push(binding);
+    else await handOver(to, [binding]);
+  }
+  return waiting;
+}
+
+/** Gives one-owner ports that wait for a shard (see moveUdpPorts) to `shard`, which now serves them. */
+export async function handOver(shard: ShardHandle, bindings: readonly UdpBinding[]): Promise<void> {
+  for (const binding of bindings) {
+    binding.shards = [shard.id];
+    await rebindUdp(shard, [binding]);
   }
 }
 

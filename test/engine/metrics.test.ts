@@ -27,6 +27,10 @@ describe('Prometheus endpoint', () => {
     expect(sample('sockshard_shard_requests_total')).toBe(3);
     expect(sample('sockshard_shard_up')).toBe(2);
     expect(text).toContain('\nsockshard_spare_up 1\n');
+    expect(text).toContain('\nsockshard_engine_state{state="serving"} 1\n');
+    expect(sample('sockshard_engine_state')).toBe(1);
+    expect(text).toContain('\nsockshard_shard_state{shard="1",state="serving"} 1\n');
+    expect(sample('sockshard_shard_state')).toBe(2);
     expect(text).toMatch(/sockshard_udp_datagrams_in_total\{listener="1",port="\d+"\} 0/);
     // Every non-comment line is `name{labels} number`.
     for (const line of text.trim().split('\n')) {
