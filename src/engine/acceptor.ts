@@ -22,6 +22,12 @@ import { addressHash } from './socket-transfer.js';
 const ACCEPT_BATCH = 64;
 /** After EMFILE and the like, how long accepting pauses (connections wait in the kernel's backlog). */
 const ACCEPT_BACKOFF_MS = 100;
+/**
+ * While accepting keeps failing with one error (EMFILE lasts as long as the fd table is full: ten failures a
+ * second with the back-off above), it is reported once per this long; every failure is counted. As nginx
+ * writes "accept() failed" to its log once per interval rather than once per failure.
+ */
+const ACCEPT_ERROR_REPORT_MS = 10_000;
 
 /**
  * The acceptor of one listener, on the coordinator thread: it owns the listening fd, accepts in batches
@@ -41,6 +47,8 @@ export class Acceptor {
   refusedMaxConnections = 0;
   refusedShardsFull = 0;
   refusedPerAddress = 0;
+  /** accept4 failures (EMFILE, ENFILE, ENOBUFS, ENOMEM), each followed by a pause of ACCEPT_BACKOFF_MS. */
+  acceptErrors = 0;
   readonly #limits: Required<ConnectionLimits>;
   readonly #shards: readonly ShardHandle[];
   readonly #balancer: Balancer;
@@ -50,6 +58,8 @@ export class Acceptor {
   #handle: AcceptHandle | undefined;
   #backoff: NodeJS.Timeout | undefined;
   #server: net.Server | undefined;
+  /** The last accept error reported, and when (performance.now()). */
+  #reported: { readonly code: string; readonly at: number } | undefined;
 
   constructor(
     listener: ResolvedListener,
@@ -90,7 +100,14 @@ export class Acceptor {
   readonly #onBatch = (count: number): void => {
     if (count < 0) {
       // EMFILE/ENFILE/ENOBUFS/ENOMEM: the addon has paused the poll (it is level-triggered and would spin).
-      this.#onError(acceptError(count, { fd: this.#fd }));
+      this.acceptErrors++;
+      const error = acceptError(count, { fd: this.#fd });
+      const now = performance.now();
+      const last = this.#reported;
+      if (last === undefined || last.code !== error.code || now - last.at >= ACCEPT_ERROR_REPORT_MS) {
+        this.#reported = { code: error.code, at: now };
+        this.#onError(error);
+      }
       this.#backoff = setTimeout(() => {
         if (this.#handle !== undefined) resumeAccepting(this.#handle);
       }, ACCEPT_BACKOFF_MS);

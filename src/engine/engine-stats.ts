@@ -116,6 +116,12 @@ export interface ListenerStats {
   readonly refusedMaxConnections: number;
   readonly refusedShardsFull: number;
   readonly refusedPerAddress: number;
+  /**
+   * Accepts that failed (EMFILE: the process is out of fds; ENFILE, ENOBUFS, ENOMEM): each pauses accepting
+   * for 100 ms, the connections waiting in the kernel's backlog. The engine's 'error' event reports the
+   * first, then at most one every 10 s while they go on.
+   */
+  readonly acceptErrors: number;
 }
 
 /** Every shard's counters summed. */
@@ -260,5 +266,6 @@ export function listenerStats(
     refusedMaxConnections: acceptor?.refusedMaxConnections ?? 0,
     refusedShardsFull: acceptor?.refusedShardsFull ?? 0,
     refusedPerAddress: acceptor?.refusedPerAddress ?? 0,
+    acceptErrors: acceptor?.acceptErrors ?? 0,
   };
 }

@@ -46,6 +46,7 @@ const LISTENER_METRICS = [
   ['refusedMaxConnections', 'Connections refused by maxConnections'],
   ['refusedShardsFull', 'Connections refused: every shard at maxConnectionsPerShard'],
   ['refusedPerAddress', 'Connections refused by maxConnectionsPerAddress'],
+  ['acceptErrors', 'Accepts that failed (EMFILE and the like), each pausing accepting for 100 ms'],
 ] as const;
 
 const UDP_METRICS = [
