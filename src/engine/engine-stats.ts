@@ -57,7 +57,7 @@ export interface ShardStats {
   readonly requests: number;
   /** Handler throws and rejections. */
   readonly handlerErrors: number;
-  /** Client-side socket errors (resets, broken pipes). */
+  /** Client-side socket errors (resets, broken pipes), and HTTP clients that broke off mid-request. */
   readonly socketErrors: number;
   /** Handed-off fds the shard could not use (closed). */
   readonly adoptFailed: number;
@@ -69,7 +69,7 @@ export interface ShardStats {
   readonly idleTimeouts: number;
   /** HTTP 408s: headers or request too slow (headersTimeout, requestTimeout). */
   readonly httpTimeouts: number;
-  /** HTTP 400/431s: malformed requests, headers too large. */
+  /** HTTP 400/431s: malformed requests, headers too large (a request cut short is a socket error). */
   readonly httpBadRequests: number;
   /** balance 'kernel': connections over maxConnectionsPerShard, closed at once. */
   readonly kernelRefused: number;

@@ -6,6 +6,7 @@ import {
   COUNTER_HTTP_BAD_REQUESTS,
   COUNTER_HTTP_TIMEOUTS,
   COUNTER_REQUESTS,
+  COUNTER_SOCKET_ERRORS,
   type ListenerSpec,
 } from '../protocol.js';
 import { isPromise } from './is-promise.js';
@@ -13,6 +14,10 @@ import type { ListenerKindModule, ListenerSetup, ShardServices, StreamListener }
 
 /** How often a draining listener ends the keep-alive connections that have gone idle since. */
 const IDLE_POLL_MS = 25;
+/** llhttp's error codes (HPE_INVALID_METHOD, HPE_HEADER_OVERFLOW, ...): what node:http could not parse. */
+const PARSE_ERROR_PREFIX = 'HPE_';
+/** The parser's error for a connection that ended in the middle of a request. */
+const CUT_SHORT = 'HPE_INVALID_EOF_STATE';
 
 /**
  * `engine.http()`: a `node:http` server in each shard that never listens (the coordinator accepts); each
@@ -82,10 +87,23 @@ class HttpListener implements StreamListener {
 
   /**
    * A malformed request or a slow client (headersTimeout/requestTimeout: slowloris). Answered as node:http
-   * answers by default (408, 431 or 400, then the connection ends), and counted.
+   * answers by default (408, 431 or 400, then the connection ends), and counted. A client that breaks the
+   * connection off in the middle of a request is counted once, as a socket error: node:http passes on the
+   * socket's own error (a reset), which the shard has counted already, or, when the reset or a FIN reached
+   * the socket as an end of stream, the parser's complaint about a request cut short. No one is left to
+   * answer either.
    */
   #clientError(error: NodeJS.ErrnoException, socket: stream.Duplex): void {
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (!timeout && error.code?.startsWith(PARSE_ERROR_PREFIX) !== true) {
+      socket.destroy();
+      return;
+    }
+    if (error.code === CUT_SHORT) {
+      this.#shard.count(COUNTER_SOCKET_ERRORS);
+      socket.destroy();
+      return;
+    }
     this.#shard.count(timeout ? COUNTER_HTTP_TIMEOUTS : COUNTER_HTTP_BAD_REQUESTS);
     if (socket.writable) {
       const status = timeout
