@@ -197,12 +197,18 @@ export class HandlerError extends SockshardError {
   }
 }
 
-/** A shard's worker ended when it was not asked to. */
+/**
+ * A shard's worker ended when it was not asked to. `cause`, when there is one, is the error that ended it
+ * (ERR_WORKER_OUT_OF_MEMORY, or a failure of the shard's own code); a handler's `process.exit()` has none.
+ */
 export class ShardExitError extends SockshardError {
   declare readonly exitCode: number;
 
-  constructor(shardId: number, exitCode: number) {
-    super('ERR_SHARD_EXIT', `shard ${shardId} exited unexpectedly with code ${exitCode}`, { shardId });
+  constructor(shardId: number, exitCode: number, cause?: unknown) {
+    super('ERR_SHARD_EXIT', `shard ${shardId} exited unexpectedly with code ${exitCode}`, {
+      shardId,
+      ...(cause === undefined ? {} : { cause }),
+    });
     Object.defineProperty(this, 'exitCode', { value: exitCode, enumerable: true });
   }
 }

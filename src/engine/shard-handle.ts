@@ -131,6 +131,8 @@ export class ShardHandle implements Balanced {
   #closing = false;
   /** Connections that died with this shard or an earlier incarnation of it (see `connectionsLost`). */
   #lost: number;
+  /** The error that ended the worker, if one did (see `endedBy`). */
+  #endedBy: unknown;
   /** The worker has ended (its 'exit' event). */
   #ended = false;
   /** `release()` has run: nothing is left for a next incarnation. */
@@ -198,8 +200,10 @@ export class ShardHandle implements Balanced {
         resolve(code);
       });
     });
-    // An error thrown at the top level of the worker ends it; 'exit' follows and reports it.
-    this.worker.on('error', () => {});
+    // An error that ends the worker (out of memory, a failure of the shard's own code); 'exit' follows.
+    this.worker.on('error', (error) => {
+      this.#endedBy = error;
+    });
   }
 
   /**
@@ -229,6 +233,11 @@ export class ShardHandle implements Balanced {
       };
       this.#waiters.add(waiter);
     });
+  }
+
+  /** The error that ended the worker, if one did (its 'error' event: out of memory, the shard's own failure). */
+  get endedBy(): unknown {
+    return this.#endedBy;
   }
 
   /**

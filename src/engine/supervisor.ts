@@ -106,7 +106,7 @@ export class Supervisor {
 
   /** A shard's worker ended when it was not asked to. */
   shardDied(shard: ShardHandle, exitCode: number): void {
-    this.#engine.report(new ShardExitError(shard.id, exitCode));
+    this.#engine.report(new ShardExitError(shard.id, exitCode, shard.endedBy));
     const policy = this.#policy;
     if (policy === false) {
       this.#giveUp(shard, undefined);

@@ -61,8 +61,9 @@ export class ShardIcmp {
     return this.#tracker.ping(host, options);
   }
 
-  start(): void {
-    void this.#pump();
+  /** Starts taking packets from the coordinator; resolves once closed (rejects if the pump fails). */
+  start(): Promise<void> {
+    return this.#pump();
   }
 
   close(): void {

@@ -33,11 +33,11 @@ export class ShardMesh {
     this.#deliver = deliver;
   }
 
-  /** Starts one pump per incoming ring. */
-  start(): void {
-    this.#in.forEach((consumer, from) => {
-      if (consumer !== null) void this.#pump(consumer, from);
-    });
+  /** Starts one pump per incoming ring; resolves when they have all stopped (rejects if one fails). */
+  async start(): Promise<void> {
+    await Promise.all(
+      this.#in.map((consumer, from) => (consumer === null ? undefined : this.#pump(consumer, from))),
+    );
   }
 
   send(target: number, listenerId: number, data: Uint8Array): boolean {

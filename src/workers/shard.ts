@@ -111,12 +111,7 @@ export class Shard {
 
   async run(): Promise<void> {
     this.#port.on('message', (message: CoordinatorMessage) => this.#onMessage(message));
-    // A handler's error in a later callback (a socket event, a timer) would otherwise end this thread and
-    // every connection on it: count it, report it, and serve on.
-    process.on('uncaughtException', (error) => {
-      for (const { listener } of this.#listeners.values()) if (listener.claimUncaught?.(error)) return;
-      this.#reportHandlerError(-1, error);
-    });
+    process.on('uncaughtException', this.#onUncaught);
     process.on('unhandledRejection', (error) => this.#reportHandlerError(-1, error));
     try {
       for (const spec of this.#init.listeners) await this.#prepare(spec);
@@ -125,10 +120,37 @@ export class Shard {
       this.#port.close();
       return;
     }
-    this.#mesh.start();
-    this.#icmp?.start();
+    this.#endOnFailure(this.#mesh.start());
+    if (this.#icmp !== undefined) this.#endOnFailure(this.#icmp.start());
     this.#post({ type: 'ready' });
-    await this.#pump();
+    await this.#endOnFailure(this.#pump());
+  }
+
+  /**
+   * A handler's error in a later callback (a timer, a socket event it listens to) would otherwise end this
+   * thread and every connection on it: count it, report it, and serve on. That is safe because such a
+   * throw unwinds only the handler's own callback: the shard never calls into a handler with its own
+   * state half-changed (records are released and fds wrapped before any handler runs), and a failure of
+   * its own loops does not end up here (#endOnFailure).
+   */
+  readonly #onUncaught = (error: Error): void => {
+    for (const { listener } of this.#listeners.values()) if (listener.claimUncaught?.(error)) return;
+    this.#reportHandlerError(-1, error);
+  };
+
+  /**
+   * The shard's own loops (the control ring's pump, the mesh's, ICMP's) must not fail quietly: the
+   * uncaughtException hook would keep a shard 'serving' whose connections nobody adopts any more. A loop
+   * that fails ends the thread: its error reaches the coordinator as the worker's 'error' (the cause of
+   * the ShardExitError that follows), and the shard is restarted like any shard that died.
+   */
+  #endOnFailure(loop: Promise<void>): Promise<void> {
+    return loop.catch((error: unknown) => {
+      process.off('uncaughtException', this.#onUncaught);
+      setImmediate(() => {
+        throw error;
+      });
+    });
   }
 
   async #prepare(spec: ListenerSpec): Promise<void> {
@@ -295,7 +317,14 @@ export class Shard {
         socket.destroy();
       });
     }
-    listener.serve(socket);
+    // The listener may run handler code at once (a TCP handler's connection(), an HTTP server's
+    // 'connection' listeners added in setup): a throw costs this connection, not the batch or the pump.
+    try {
+      listener.serve(socket);
+    } catch (error) {
+      socket.destroy();
+      this.#reportHandlerError(registered.spec.id, error);
+    }
   }
 
   #reportHandlerError(listenerId: number, error: unknown): void {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createEngine, type HandlerError } from '../../src/index.js';
+import { createEngine, type HandlerError, type SockshardError } from '../../src/index.js';
 import { fixtureHandler, portOf, until } from '../helpers/engine.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 
@@ -65,5 +65,97 @@ describe('a handler that throws', () => {
       expect.stringContaining('thrown by the handler'),
       expect.stringContaining('rejected by the handler'),
     ]);
+  });
+});
+
+describe('a handler that throws later, outside any call the shard made', () => {
+  it.each([
+    ['/throw-later', 'thrown in a timer'],
+    ['/reject-later', 'rejected in a timer'],
+  ])(
+    '(%s) is reported with listenerId -1; the shard serves on, keeping its connections',
+    async (path, message) => {
+      const engine = createEngine({ shards: 1 }).http({ port: 0, handler: fixtureHandler('throws-http.ts') });
+      const errors: HandlerError[] = [];
+      const exits: number[] = [];
+      engine.on('handler-error', (error) => errors.push(error));
+      engine.on('shard-exit', (shardId) => exits.push(shardId));
+      await engine.start();
+      defer(() => engine.close({ timeoutMs: 200 }));
+      // One keep-alive connection for every request: it must outlive the throw.
+      const socket = net.connect(portOf(engine), '127.0.0.1');
+      defer(() => socket.destroy());
+      socket.setEncoding('utf8');
+      const get = async (target: string) => {
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        const [text] = (await once(socket, 'data')) as [string];
+        return text.split('\r\n')[0];
+      };
+      expect(await get(path)).toBe('HTTP/1.1 200 OK');
+      await until(() => errors.length === 1, 5_000);
+      expect(errors[0]).toMatchObject({ code: 'ERR_HANDLER', shardId: 0, listenerId: -1 });
+      expect(errors[0]!.message).toContain(message);
+      expect(await get('/fine')).toBe('HTTP/1.1 200 OK');
+      expect(exits).toEqual([]);
+      expect(engine.stats().shards[0]).toMatchObject({
+        alive: true,
+        restarts: 0,
+        handlerErrors: 1,
+        adopted: 1,
+      });
+    },
+  );
+
+  it("costs one connection when the server's 'connection' listener throws; the shard serves on", async () => {
+    const engine = createEngine({ shards: 1 }).http({
+      port: 0,
+      handler: fixtureHandler('connection-throws-http.ts'),
+    });
+    const errors: HandlerError[] = [];
+    engine.on('handler-error', (error) => errors.push(error));
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const url = `http://127.0.0.1:${portOf(engine)}/`;
+    const get = () =>
+      fetch(url, { headers: { connection: 'close' } }).then(
+        (r) => r.status,
+        () => 'failed',
+      );
+    expect(await get()).toBe(200);
+    expect(await get()).toBe('failed');
+    expect(await get()).toBe(200);
+    await until(() => errors.length === 1, 5_000);
+    expect(errors[0]).toMatchObject({ code: 'ERR_HANDLER', listenerId: 0 });
+    expect(engine.stats().shards[0]!.restarts).toBe(0);
+  });
+});
+
+describe("a failure of the shard's own code", () => {
+  it('ends the shard (the error is the cause of its ShardExitError) and it is restarted', async () => {
+    const engine = createEngine({ shards: 1, restart: { spare: false } }).tcp({
+      port: 0,
+      handler: fixtureHandler('fault-injection-tcp.ts'),
+    });
+    const errors: SockshardError[] = [];
+    engine.on('error', (error) => errors.push(error));
+    engine.on('handler-error', (error) => errors.push(error));
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const port = portOf(engine);
+    const open = async () => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      defer(() => socket.destroy());
+      return socket;
+    };
+    const arming = await open();
+    expect(await echoes(arming, 'arm')).toBe(true);
+    // Adopting the next connection fails inside the shard's pump.
+    await closed(await open());
+    await until(() => engine.stats().shards[0]!.restarts === 1 && engine.stats().shards[0]!.alive, 10_000);
+    expect(errors.map((error) => error.code)).toEqual(['ERR_SHARD_EXIT']);
+    expect((errors[0]!.cause as Error).message).toBe("injected fault in the shard's own code");
+    expect(await echoes(await open(), 'after the restart')).toBe(true);
   });
 });
