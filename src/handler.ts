@@ -111,7 +111,11 @@ export interface UdpPeer {
 export interface UdpContext extends ShardContext {
   /** The local port the datagram arrived on. */
   readonly port: number;
-  /** Sends `data` to `peer` from the port the datagram arrived on. */
+  /**
+   * Sends `data` to `peer` from the port the datagram arrived on. Never throws for a peer the network gave
+   * you: a peer that cannot be sent to (source port 0: it expects no reply, RFC 768) is dropped and counted
+   * in the port's `sendErrors`, as is any send the kernel refuses.
+   */
   reply(peer: UdpPeer, data: Uint8Array): void;
   /** Sends `data` to `host:port` from this context's port. */
   send(port: number, host: string, data: Uint8Array): void;

@@ -3,6 +3,9 @@ import type { UdpContext, UdpPeer } from '../handler.js';
 import { isPromise } from './is-promise.js';
 import { emptyUdpCounts, type UdpPort, type UdpPortOptions } from './udp-port.js';
 
+/** What a send to port 0 fails with (the kernel's EINVAL, without the syscall). */
+const UNSENDABLE_PORT = new Error('port 0 cannot be sent to');
+
 /**
  * One UDP socket served by a shard through `node:dgram` (`io: 'dgram'`): the coordinator created and bound
  * the socket, this shard adopts its fd (`bind({ fd })`), so datagrams go from the kernel straight to this
@@ -85,6 +88,13 @@ export class UdpDgramPort implements UdpPort {
   };
 
   #send(port: number, address: string, data: Uint8Array): void {
+    // Port 0 cannot be sent to (a datagram from source port 0 expects no reply, RFC 768), and node:dgram
+    // throws a RangeError for it where the kernel would refuse the send: counted as the batched path
+    // counts the kernel's refusal, never thrown at a handler replying to a peer the network gave it.
+    if (port === 0) {
+      this.#onSent(UNSENDABLE_PORT, 0);
+      return;
+    }
     this.#socket.send(data, port, address, this.#onSent);
   }
 

@@ -2,6 +2,8 @@ import { Resolver } from 'node:dns/promises';
 import { describe, expect, it } from 'vitest';
 import { buildQuery, HEADER_BYTES, RCODE_FORMERR } from '../../examples/udp-dns/dns-message.js';
 import { start } from '../../examples/udp-dns.js';
+import { until } from '../helpers/engine.js';
+import { portZeroSkipNote, portZeroSkipReason, sendFromPortZero } from '../helpers/raw-udp.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
 
@@ -51,4 +53,22 @@ describe('examples/udp-dns', () => {
     expect(stats.udp[0]!.handlerErrors).toBe(0);
     expect(stats.total.handlerErrors).toBe(0);
   });
+
+  it.skipIf(portZeroSkipReason !== '')(
+    `drops a query from source port 0 (no reply possible) and counts it, with no handler error${portZeroSkipNote}`,
+    async () => {
+      const { engine, port } = await start({ port: 0, engine: { shards: 2 } });
+      defer(() => engine.close({ timeoutMs: 200 }));
+      await sendFromPortZero(port, buildQuery(0x0101, 'from.port.zero.test'));
+      await until(() => engine.stats().udp[0]!.sendErrors === 1, 5_000);
+      const client = await UdpClient.open();
+      defer(() => client.close());
+      client.send(buildQuery(0x0202, 'after.example.test'), port);
+      const [answer] = await client.receive(1);
+      expect(answer!.readUInt16BE(0)).toBe(0x0202);
+      const stats = engine.stats();
+      expect(stats.udp[0]).toMatchObject({ datagramsIn: 2, sendErrors: 1, handlerErrors: 0 });
+      expect(stats.total.handlerErrors).toBe(0);
+    },
+  );
 });
