@@ -2,8 +2,9 @@
  * Soak: TCP, HTTP, UDP (both receive paths) and, as root, ICMP traffic for N seconds while faults are
  * injected in turn (a shard killed, slowloris, a connection flood past maxConnections, throwing handlers,
  * oversized datagrams, random bytes to every TCP port). A well-behaved client asks every 100 ms and must
- * be answered within its timeout throughout, except just after a shard it was using died. Prints a
- * summary; exits non-zero if the engine failed the client, leaked fds, or ended unhealthy.
+ * be answered within its timeout throughout, except just after a shard it was using died. Then a phase
+ * on an engine of its own spends a shard's restart budget under load (soak/budget-fault.ts). Prints a
+ * summary; exits non-zero if the engine failed the client, leaked fds, ended unhealthy, or a phase failed.
  *
  *   npm run soak -- --seconds 30
  */
@@ -15,6 +16,7 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createEngine, type EngineStats, type SockshardError } from '../src/index.js';
+import { spendShardBudget } from './soak/budget-fault.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' } } });
 const SECONDS = Number(values.seconds);
@@ -235,6 +237,8 @@ for (let i = 0; i < 100 && fdsAtEnd > fdsAtStart; i++) {
   fdsAtEnd = openFds();
 }
 const rssAtEnd = process.memoryUsage().rss;
+// A phase of its own, on an engine of its own: a shard killed past its restart budget under load.
+const budgetFault = await spendShardBudget();
 
 const listener = (i: number) => stats.listeners[i]!;
 const summary = {
@@ -267,6 +271,7 @@ const summary = {
     engineErrors,
   },
   restarts: stats.total.restarts,
+  shardBudgetPhase: budgetFault.summary,
   healthyAtEnd: healthy,
   fds: { start: fdsAtStart, end: fdsAtEnd },
   rssMiB: { start: Math.round(rssAtStart / 2 ** 20), end: Math.round(rssAtEnd / 2 ** 20) },
@@ -281,6 +286,7 @@ const problems = [
         .filter((fd) => !fdsBefore.has(fd))
         .join(', ')}`
     : '',
+  ...budgetFault.problems.map((problem) => `shard budget phase: ${problem}`),
 ].filter(Boolean);
 if (problems.length > 0) {
   console.error(`soak FAILED: ${problems.join('; ')}`);

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type EngineStats, type SockshardError } from '../../src/index.js';
 import { fixtureHandler, portOf, until } from '../helpers/engine.js';
+import { connectionFdsOn, TCP_CLOSE_WAIT, tcpSocketsOn } from '../helpers/proc-net.js';
 import { kill, oneOnEach, type Session, session } from '../helpers/sessions.js';
-import { closed, connectionFdsOn, TCP_CLOSE_WAIT, tcpSocketsOn, useTeardown } from '../helpers/sockets.js';
+import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
