@@ -103,7 +103,9 @@ interface Listener {
  * that accepts connections and hands them to `shards` worker threads, which run the handler modules.
  *
  * Unlike a plain EventEmitter, the engine does not throw when it emits 'error' with no listener: errors
- * it survives become process warnings instead, so an embedded engine never ends the process by itself.
+ * it survives become process warnings instead. The one thing that ends the process is a failure the
+ * engine cannot survive (every shard given up past its restart budget) when the application does not
+ * listen for 'failed' (see EngineEvents).
  *
  * @example
  * ```ts

@@ -39,10 +39,12 @@ export interface EngineOptions {
   /** Bytes in each ring of the shard-to-shard mesh (one per ordered pair of shards). Default 64 KiB. */
   readonly meshRingBytes?: number;
   /**
-   * Restarting shards that die (an uncaught error that escapes, `process.exit` in a handler, running out
-   * of memory). `false` leaves a dead shard down. Defaults: 5 restarts per 60 s; the first restart in a
-   * window is immediate, then the back-off starts at 100 ms and doubles up to 5 s. A spare shard worker
-   * stands by (`spare`, default true) so that the replacement skips the thread start and the imports.
+   * Restarting shards that die (`process.exit` in a handler, running out of memory, a failure of the
+   * shard's own code; a handler's uncaught throw does not end its shard). Defaults: 5 restarts per 60 s;
+   * the first restart in a window is immediate, then the back-off starts at 100 ms and doubles up to 5 s.
+   * A spare shard worker stands by (`spare`, default true) so that the replacement skips the thread start
+   * and the imports. Past the budget, or at any death with `false`, the shard is given up: the others
+   * serve on, and when none is left the engine fails (see the engine's `failed` event).
    */
   readonly restart?: false | RestartPolicy;
   /**
