@@ -49,6 +49,12 @@ function ask(port: number): {
   return { connected, outcome };
 }
 
+/** Records the coordinator wrote to shard `shardId`'s control ring that it has not taken yet. */
+function ringPending(engine: Engine, shardId: number): number {
+  const { recordsIn, recordsOut } = engine.stats().shards[shardId]!.controlRing;
+  return recordsIn - recordsOut;
+}
+
 /** What the totals must say once nothing is open: every connection accounted for exactly once. */
 function expectCountersAddUp(stats: EngineStats): void {
   const { total } = stats;
@@ -81,15 +87,12 @@ describe('a shard given up past its restart budget', () => {
     const [survivor, victim] = await oneOnEach(port);
     await until(() => engine.stats().total.connections === 2, 5_000);
     victim.socket.on('error', () => {});
-    victim.socket.write('freeze'); // shard 1 now adopts nothing: what it is handed waits in its ring
+    // Shard 1 now adopts nothing: what it is handed waits in its ring.
+    expect(await victim.ask('freeze')).toBe('frozen\n');
     const clients = Array.from({ length: 20 }, () => ask(port));
     await Promise.all(clients.map((client) => client.connected));
-    const ringOf1 = () => {
-      const { recordsIn, recordsOut } = engine.stats().shards[1]!.controlRing;
-      return recordsIn - recordsOut;
-    };
     // Round-robin: every other connection went to shard 1, into its ring.
-    await until(() => ringOf1() === 10, 5_000);
+    await until(() => ringPending(engine, 1) === 10, 5_000);
     gate.open();
 
     const outcomes = await Promise.all(clients.map((client) => client.outcome));
@@ -132,9 +135,9 @@ describe('a shard given up past its restart budget', () => {
 
     const first: Session = await session(port);
     first.socket.on('error', () => {});
-    first.socket.write('freeze');
+    expect(await first.ask('freeze')).toBe('frozen\n');
     const waiting = Array.from({ length: 5 }, () => ask(port));
-    await until(() => engine.stats().shards[0]!.controlRing.recordsIn === 6, 5_000);
+    await until(() => ringPending(engine, 0) === 5, 5_000);
     gate.open();
     // The restarted shard adopts what waited in the ring: those clients are answered.
     expect(await Promise.all(waiting.map((client) => client.outcome))).toEqual([0, 0, 0, 0, 0]);
@@ -181,8 +184,9 @@ describe('a shard given up past its restart budget', () => {
       expect(replies.map((reply) => [reply[0], reply.subarray(1).toString()])).toEqual(
         Array.from({ length: 10 }, (_, i) => [0, `after ${i}`]),
       );
-      const [port] = engine.udpPorts();
-      expect(port).toMatchObject({ shards: [0], datagramsIn: 11, datagramsOut: 11 });
+      // A shard publishes a send's count once the kernel has taken it, which may be after the reply arrived.
+      await until(() => engine.udpPorts()[0]!.datagramsOut === 11, 5_000);
+      expect(engine.udpPorts()[0]).toMatchObject({ shards: [0], datagramsIn: 11, datagramsOut: 11 });
       expect(engine.stats().shards[1]!.state).toBe('given-up');
     },
   );
