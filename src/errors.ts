@@ -170,12 +170,36 @@ export class HandlerLoadError extends SockshardError {
   }
 }
 
-/** The shape of an error that crossed from a shard (structured clone drops classes and own fields). */
-export interface RemoteErrorInfo {
+/**
+ * An error as it crosses from a shard to the coordinator: structured clone keeps message and stack, not
+ * class or own fields, so the fields that say which error it is travel by name (`serializeError`).
+ */
+export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
   readonly code?: string;
+  readonly errno?: number;
+  readonly syscall?: string;
+  readonly address?: string;
+  readonly port?: number;
+  readonly fd?: number;
+  readonly module?: string;
+  /** HandlerLoadError: what was wrong with the module (its message adds the module and the shard). */
+  readonly reason?: string;
+}
+
+const SERIALIZED_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'fd', 'module', 'reason'] as const;
+
+/** Any thrown value as a `SerializedError` (a non-Error becomes its string). */
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const fields = error as Error & Partial<SerializedError>;
+  const out: Record<string, unknown> = { name: error.name, message: error.message, stack: error.stack };
+  for (const key of SERIALIZED_FIELDS) {
+    if (fields[key] !== undefined) out[key] = fields[key];
+  }
+  return out as unknown as SerializedError;
 }
 
 /**
@@ -187,7 +211,7 @@ export class HandlerError extends SockshardError {
   /** The handler's own error code, if it had one. */
   declare readonly handlerCode?: string;
 
-  constructor(remote: RemoteErrorInfo, shardId: number, listenerId = -1) {
+  constructor(remote: SerializedError, shardId: number, listenerId = -1) {
     super('ERR_HANDLER', `handler error in shard ${shardId}: ${remote.name}: ${remote.message}`, { shardId });
     Object.defineProperty(this, 'listenerId', { value: listenerId, enumerable: true });
     if (remote.code !== undefined)

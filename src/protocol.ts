@@ -8,6 +8,7 @@
  */
 
 import type { Socket } from 'node:net';
+import type { SerializedError } from './errors.js';
 
 /** The kinds of listener a shard can serve. */
 export type ListenerKind = 'tcp' | 'http' | 'udp' | 'icmp';
@@ -141,7 +142,12 @@ export const ADDRESS_BUCKETS = 1 << 16;
 export const ADDRESS_BUCKET_MASK = ADDRESS_BUCKETS - 1;
 
 export function createAddressTable(shards: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(shards * ADDRESS_BUCKETS * 4);
+  return new SharedArrayBuffer(shards * ADDRESS_BUCKETS * Int32Array.BYTES_PER_ELEMENT);
+}
+
+/** Shard `shardId`'s ADDRESS_BUCKETS counters in the address table (the coordinator's view and the shard's). */
+export function addressTableSlice(table: SharedArrayBuffer, shardId: number): Int32Array {
+  return new Int32Array(table, shardId * ADDRESS_BUCKETS * Int32Array.BYTES_PER_ELEMENT, ADDRESS_BUCKETS);
 }
 
 /**
@@ -202,30 +208,6 @@ export type ShardMessage =
   | { readonly type: 'udp-failed'; readonly fd: number; readonly error: SerializedError }
   | { readonly type: 'drained'; readonly destroyed: number };
 
-/** An error as it crosses threads: structured clone keeps message and stack, not class or own fields. */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-  readonly code?: string;
-  readonly errno?: number;
-  readonly syscall?: string;
-  readonly port?: number;
-  readonly module?: string;
-  /** HandlerLoadError: what was wrong with the module (its message adds the module and the shard). */
-  readonly reason?: string;
-}
-
-export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const fields = error as Error & Partial<SerializedError>;
-  const out: Record<string, unknown> = { name: error.name, message: error.message, stack: error.stack };
-  for (const key of ['code', 'errno', 'syscall', 'port', 'module', 'reason'] as const) {
-    if (fields[key] !== undefined) out[key] = fields[key];
-  }
-  return out as unknown as SerializedError;
-}
-
 /**
  * Per-shard counters in one SharedArrayBuffer, one 64-byte line per shard (Int32 words), each written by
  * its shard only (`Atomics.add`) and read by the coordinator at any time without messages.
@@ -267,7 +249,7 @@ export const COUNTER_KERNEL_REFUSED = 13;
 export const COUNTER_WORDS_PER_SHARD = 16;
 
 export function createShardCounters(shards: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(shards * COUNTER_WORDS_PER_SHARD * 4);
+  return new SharedArrayBuffer(shards * COUNTER_WORDS_PER_SHARD * Int32Array.BYTES_PER_ELEMENT);
 }
 
 export function counterIndex(shardId: number, counter: number): number {
@@ -302,7 +284,9 @@ export const UDP_PEER_UNREACHABLE = 7;
 export const UDP_COUNTER_WORDS = 8;
 
 export function createUdpCounters(ports: number, shards: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(Math.max(1, ports * shards) * UDP_COUNTER_WORDS * 8);
+  return new SharedArrayBuffer(
+    Math.max(1, ports * shards) * UDP_COUNTER_WORDS * Float64Array.BYTES_PER_ELEMENT,
+  );
 }
 
 export function udpCounterBase(portIndex: number, shards: number, shardId: number): number {

@@ -1,7 +1,7 @@
 import type { SockshardError } from '../errors.js';
+import { systemClock } from '../icmp/clock.js';
 import { IcmpDemux, type IcmpDemuxCounters, shardIdentifierRange } from '../icmp/demux.js';
-import { formatIpv4 } from '../icmp/ipv4-address.js';
-import { systemClock } from '../icmp/ping-tracker.js';
+import { formatIpv4 } from '../ip-address.js';
 import {
   ICMP_PACKET_HEADER_BYTES,
   ICMP_SEND_DESTINATION,

@@ -52,7 +52,7 @@ import {
   SockshardError,
   SyscallError,
 } from '../errors.js';
-import { parseIpv4 } from '../icmp/ipv4-address.js';
+import { parseIpv4 } from '../ip-address.js';
 
 /** The parts of raw-socket 1.8.1 this wrapper uses (it ships no types). */
 interface RawSocketWrap {

@@ -6,6 +6,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
 import { nativeAvailable } from '../native/binding.js';
 import type { HttpServerSettings, OffloadSettings } from '../protocol.js';
+import { checkInteger, checkIpLiteral } from '../validate.js';
 
 /**
  * How the coordinator picks a shard for each accepted connection.
@@ -191,13 +192,6 @@ export interface ResolvedListener {
   readonly http?: HttpServerSettings;
 }
 
-function integer(option: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(option, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
 function boolean(option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'must be a boolean');
   return value;
@@ -207,7 +201,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('options', 'must be an object');
   const controlRingBytes = powerOfTwo('controlRingBytes', options.controlRingBytes ?? 1 << 16);
-  const shards = integer('shards', options.shards ?? os.availableParallelism(), 1, 256);
+  const shards = checkInteger('shards', options.shards ?? os.availableParallelism(), 1, 256);
   return {
     shards,
     controlRingBytes,
@@ -216,24 +210,29 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     restart: restartPolicy(options.restart),
     handleSignals: boolean('handleSignals', options.handleSignals ?? false),
     ...(options.offload === undefined ? {} : { offload: offloadSettings(options.offload, shards) }),
-    closeTimeoutMs: integer('closeTimeoutMs', options.closeTimeoutMs ?? 5_000, 0, 2 ** 31 - 1),
+    closeTimeoutMs: checkInteger('closeTimeoutMs', options.closeTimeoutMs ?? 5_000, 0, 2 ** 31 - 1),
     ...(options.metrics === undefined
       ? {}
       : {
           metrics: {
-            port: integer('metrics.port', options.metrics.port, 0, 65_535),
-            host: hostOf('metrics.host', options.metrics.host ?? '127.0.0.1'),
+            port: checkInteger('metrics.port', options.metrics.port, 0, 65_535),
+            host: checkIpLiteral('metrics.host', options.metrics.host ?? '127.0.0.1'),
           },
         }),
     limits: {
-      maxConnections: integer('limits.maxConnections', options.limits?.maxConnections ?? 0, 0, 2 ** 31 - 1),
-      maxConnectionsPerShard: integer(
+      maxConnections: checkInteger(
+        'limits.maxConnections',
+        options.limits?.maxConnections ?? 0,
+        0,
+        2 ** 31 - 1,
+      ),
+      maxConnectionsPerShard: checkInteger(
         'limits.maxConnectionsPerShard',
         options.limits?.maxConnectionsPerShard ?? 0,
         0,
         2 ** 31 - 1,
       ),
-      maxConnectionsPerAddress: integer(
+      maxConnectionsPerAddress: checkInteger(
         'limits.maxConnectionsPerAddress',
         options.limits?.maxConnectionsPerAddress ?? 0,
         0,
@@ -247,12 +246,12 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
 function offloadSettings(offload: NonNullable<EngineOptions['offload']>, shards: number): OffloadSettings {
   if (typeof offload !== 'object' || offload === null)
     throw new InvalidOptionError('offload', 'must be { module }');
-  const threads = integer('offload.threads', offload.threads ?? os.availableParallelism(), 1, 1_024);
+  const threads = checkInteger('offload.threads', offload.threads ?? os.availableParallelism(), 1, 1_024);
   return {
     module: handlerUrl('offload.module', offload.module),
     threadsPerShard: Math.max(1, Math.round(threads / shards)),
-    timeoutMs: integer('offload.timeoutMs', offload.timeoutMs ?? 0, 0, 2 ** 31 - 1),
-    niceIncrement: integer('offload.niceIncrement', offload.niceIncrement ?? 5, 0, 19),
+    timeoutMs: checkInteger('offload.timeoutMs', offload.timeoutMs ?? 0, 0, 2 ** 31 - 1),
+    niceIncrement: checkInteger('offload.niceIncrement', offload.niceIncrement ?? 5, 0, 19),
   };
 }
 
@@ -265,10 +264,10 @@ function restartPolicy(policy: EngineOptions['restart']): false | Required<Resta
     );
   }
   return {
-    maxRestarts: integer('restart.maxRestarts', policy?.maxRestarts ?? 5, 0, 1_000_000),
-    windowMs: integer('restart.windowMs', policy?.windowMs ?? 60_000, 1, 2 ** 31 - 1),
-    backoffMs: integer('restart.backoffMs', policy?.backoffMs ?? 100, 0, 2 ** 31 - 1),
-    maxBackoffMs: integer('restart.maxBackoffMs', policy?.maxBackoffMs ?? 5_000, 0, 2 ** 31 - 1),
+    maxRestarts: checkInteger('restart.maxRestarts', policy?.maxRestarts ?? 5, 0, 1_000_000),
+    windowMs: checkInteger('restart.windowMs', policy?.windowMs ?? 60_000, 1, 2 ** 31 - 1),
+    backoffMs: checkInteger('restart.backoffMs', policy?.backoffMs ?? 100, 0, 2 ** 31 - 1),
+    maxBackoffMs: checkInteger('restart.maxBackoffMs', policy?.maxBackoffMs ?? 5_000, 0, 2 ** 31 - 1),
     spare: boolean('restart.spare', policy?.spare ?? true),
   };
 }
@@ -281,7 +280,7 @@ function oneOf<T extends string>(option: string, value: unknown, choices: readon
 }
 
 function powerOfTwo(option: string, value: number): number {
-  integer(option, value, 1024, 1 << 26);
+  checkInteger(option, value, 1024, 1 << 26);
   if ((value & (value - 1)) !== 0)
     throw new InvalidOptionError(option, `must be a power of two, got ${value}`);
   return value;
@@ -316,13 +315,7 @@ export function resolveListener(
   const prefix = `${kind}.`;
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError(kind, 'options must be an object');
-  const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || isIP(host) === 0) {
-    throw new InvalidOptionError(
-      `${prefix}host`,
-      `must be an IPv4 or IPv6 address literal, got ${String(host)}`,
-    );
-  }
+  const host = checkIpLiteral(`${prefix}host`, options.host ?? '127.0.0.1');
   const balance = options.balance ?? 'least-connections';
   if (!BALANCE_STRATEGIES.includes(balance)) {
     throw new InvalidOptionError(
@@ -335,7 +328,7 @@ export function resolveListener(
     const settings: Record<string, number> = {};
     for (const key of HTTP_SETTINGS) {
       const value = (options as HttpOptions)[key];
-      if (value !== undefined) settings[key] = integer(`${prefix}${key}`, value, 0, 2 ** 31 - 1);
+      if (value !== undefined) settings[key] = checkInteger(`${prefix}${key}`, value, 0, 2 ** 31 - 1);
     }
     http = settings;
   }
@@ -343,30 +336,23 @@ export function resolveListener(
     id,
     kind,
     host,
-    port: integer(`${prefix}port`, options.port, 0, 65_535),
+    port: checkInteger(`${prefix}port`, options.port, 0, 65_535),
     handler: handlerUrl(`${prefix}handler`, options.handler),
     balance,
-    backlog: integer(`${prefix}backlog`, options.backlog ?? 511, 1, 65_535),
-    idleTimeoutMs: integer(`${prefix}idleTimeoutMs`, options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
+    backlog: checkInteger(`${prefix}backlog`, options.backlog ?? 511, 1, 65_535),
+    idleTimeoutMs: checkInteger(`${prefix}idleTimeoutMs`, options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
     ...(http === undefined ? {} : { http }),
   };
-}
-
-function hostOf(option: string, host: unknown): string {
-  if (typeof host !== 'string' || isIP(host) === 0) {
-    throw new InvalidOptionError(option, `must be an IPv4 or IPv6 address literal, got ${String(host)}`);
-  }
-  return host;
 }
 
 function udpPorts(value: UdpOptions['ports']): number[] {
   let ports: number[];
   if (Array.isArray(value)) {
-    ports = value.map((port, i) => integer(`udp.ports[${i}]`, port, 0, 65_535));
+    ports = value.map((port, i) => checkInteger(`udp.ports[${i}]`, port, 0, 65_535));
   } else if (typeof value === 'object' && value !== null && 'from' in value) {
     const range = value as { from: number; to: number };
-    const from = integer('udp.ports.from', range.from, 1, 65_535);
-    const to = integer('udp.ports.to', range.to, from, 65_535);
+    const from = checkInteger('udp.ports.from', range.from, 1, 65_535);
+    const to = checkInteger('udp.ports.to', range.to, from, 65_535);
     ports = Array.from({ length: to - from + 1 }, (_, i) => from + i);
   } else {
     throw new InvalidOptionError('udp.ports', 'must be a list of ports or { from, to }');
@@ -382,13 +368,13 @@ function udpPorts(value: UdpOptions['ports']): number[] {
 export function resolveUdpListener(id: number, options: UdpOptions): ResolvedUdpListener {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('udp', 'options must be an object');
-  const host = hostOf('udp.host', options.host ?? '127.0.0.1');
+  const host = checkIpLiteral('udp.host', options.host ?? '127.0.0.1');
   const shardFor = options.shardFor ?? ((port: number, shards: number) => port % shards);
   if (typeof shardFor !== 'function')
     throw new InvalidOptionError('udp.shardFor', 'must be a function (port, shards) => shard');
   const reusePort = boolean('udp.reusePort', options.reusePort ?? false);
   const optionalSize = (key: 'recvBufferSize' | 'sendBufferSize') =>
-    options[key] === undefined ? {} : { [key]: integer(`udp.${key}`, options[key], 1, 2 ** 30) };
+    options[key] === undefined ? {} : { [key]: checkInteger(`udp.${key}`, options[key], 1, 2 ** 30) };
   return {
     id,
     kind: 'udp',
@@ -398,7 +384,7 @@ export function resolveUdpListener(id: number, options: UdpOptions): ResolvedUdp
     handler: handlerUrl('udp.handler', options.handler),
     reusePort,
     shardFor,
-    maxDatagram: integer('udp.maxDatagram', options.maxDatagram ?? MAX_UDP_PAYLOAD, 1, MAX_UDP_PAYLOAD),
+    maxDatagram: checkInteger('udp.maxDatagram', options.maxDatagram ?? MAX_UDP_PAYLOAD, 1, MAX_UDP_PAYLOAD),
     ...optionalSize('recvBufferSize'),
     ...optionalSize('sendBufferSize'),
     ipv6Only: options.ipv6Only ?? false,
@@ -449,14 +435,14 @@ export function resolveIcmpListener(
     id,
     kind: 'icmp',
     ...(options.handler === undefined ? {} : { handler: handlerUrl('icmp.handler', options.handler) }),
-    identifierSpan: integer(
+    identifierSpan: checkInteger(
       'icmp.identifierSpan',
       options.identifierSpan ?? Math.min(4_096, largestSpan),
       1,
       largestSpan,
     ),
-    ratePerSecond: integer('icmp.ratePerSecond', options.ratePerSecond ?? 100_000, 1, 10_000_000),
-    receiveBufferSize: integer(
+    ratePerSecond: checkInteger('icmp.ratePerSecond', options.ratePerSecond ?? 100_000, 1, 10_000_000),
+    receiveBufferSize: checkInteger(
       'icmp.receiveBufferSize',
       options.receiveBufferSize ?? 4 << 20,
       4_096,

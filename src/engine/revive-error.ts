@@ -1,5 +1,5 @@
+import type { SerializedError } from '../errors.js';
 import { HandlerError, HandlerLoadError, SockshardError } from '../errors.js';
-import type { SerializedError } from '../protocol.js';
 
 /**
  * Rebuilds an error that crossed from a shard (structured clone keeps only plain fields) as the typed

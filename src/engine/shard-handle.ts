@@ -3,7 +3,7 @@ import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threa
 import { HandlerError, ShardExitError } from '../errors.js';
 import { close } from '../native/binding.js';
 import {
-  ADDRESS_BUCKETS,
+  addressTableSlice,
   type BecomeShard,
   COUNTER_ACCEPTED,
   COUNTER_CLOSED,
@@ -157,7 +157,7 @@ export class ShardHandle implements Balanced {
     this.controlRing = init.control;
     this.#producer = new RingProducer(init.control);
     this.#counters = new Int32Array(init.counters);
-    this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
+    this.#addresses = addressTableSlice(init.addresses, init.shardId);
     // The connections a dead incarnation held will never report their close: start its buckets afresh
     // (lenient for connections still waiting in the ring, rather than strict for ever).
     if (previous !== undefined) this.#addresses.fill(0);

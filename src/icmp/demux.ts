@@ -18,8 +18,8 @@
  */
 
 import { InvalidOptionError } from '../errors.js';
+import { isLoopbackIpv4 } from '../ip-address.js';
 import type { IcmpPacket } from './icmp-packet.js';
-import { isLoopbackIpv4 } from './ipv4-address.js';
 import { MAX_IDENTIFIER, PROTOCOL_UDP } from './layout.js';
 import { ICMP_PARSE_FAILURES, type IcmpParseFailure, parseIcmp } from './parse.js';
 

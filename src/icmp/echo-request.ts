@@ -16,6 +16,7 @@
  */
 
 import { InvalidOptionError } from '../errors.js';
+import { checkInteger } from '../validate.js';
 import { internetChecksum } from './checksum.js';
 import {
   DEFAULT_ECHO_DATA,
@@ -64,9 +65,9 @@ const scratch = new DataView(new ArrayBuffer(TIMESTAMP_BYTES));
  */
 export function writeEchoRequest(target: Uint8Array, offset: number, fields: EchoRequestFields): number {
   const { identifier, sequence, size = DEFAULT_ECHO_DATA, timestamp = 0, serial = 0 } = fields;
-  checkInteger('identifier', identifier, MAX_IDENTIFIER);
-  checkInteger('sequence', sequence, MAX_IDENTIFIER);
-  checkInteger('size', size, MAX_ECHO_DATA);
+  checkInteger('identifier', identifier, 0, MAX_IDENTIFIER);
+  checkInteger('sequence', sequence, 0, MAX_IDENTIFIER);
+  checkInteger('size', size, 0, MAX_ECHO_DATA);
   const length = ICMP_HEADER + size;
   if (!Number.isInteger(offset) || offset < 0 || offset + length > target.length) {
     throw new InvalidOptionError(
@@ -118,10 +119,4 @@ export function readEchoSerial(data: Uint8Array): number {
   if (data.length < FILL_START) return -1;
   const at = ECHO_DATA_SERIAL;
   return ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
-}
-
-function checkInteger(option: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new InvalidOptionError(option, `must be an integer from 0 to ${max}, got ${String(value)}`);
-  }
 }

@@ -8,7 +8,7 @@
  * so no getter can read out of range.
  */
 
-import { formatIpv4, readIpv4 } from './ipv4-address.js';
+import { formatIpv4, readIpv4 } from '../ip-address.js';
 import {
   ICMP_CHECKSUM,
   ICMP_CODE,

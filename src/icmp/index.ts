@@ -3,7 +3,10 @@
  * building, the coordinator's demultiplexer and a shard's ping bookkeeping. Pure computation on
  * Uint8Arrays: nothing here opens a socket (the raw socket is src/engine/icmp-socket.ts, coordinator only).
  */
+
+export { formatIpv4, isLoopbackIpv4, parseIpv4, readIpv4, writeIpv4 } from '../ip-address.js';
 export { internetChecksum, onesComplementSum } from './checksum.js';
+export { type PingClock, systemClock } from './clock.js';
 export {
   defaultIdentifierSpan,
   ICMP_DROP_REASONS,
@@ -30,7 +33,6 @@ export {
   type IcmpPacket,
   OtherIcmpPacket,
 } from './icmp-packet.js';
-export { formatIpv4, isLoopbackIpv4, parseIpv4, readIpv4, writeIpv4 } from './ipv4-address.js';
 export * as icmpLayout from './layout.js';
 export { ICMP_PARSE_FAILURES, type IcmpParseFailure, type IcmpParseResult, parseIcmp } from './parse.js';
 export {
@@ -43,7 +45,6 @@ export {
 export {
   type EchoErrorFields,
   type EchoReplyFields,
-  type PingClock,
   type PingOptions,
   type PingProbe,
   type PingResult,
@@ -53,7 +54,6 @@ export {
   type PingTrackerOptions,
   type ProbeOutcome,
   type ProbeStatus,
-  systemClock,
   type TrackOutcome,
 } from './ping-tracker.js';
 export { TokenBucket } from './token-bucket.js';

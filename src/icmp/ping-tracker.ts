@@ -25,31 +25,14 @@
  */
 
 import { EngineStateError, IcmpIdentifiersExhaustedError, InvalidOptionError } from '../errors.js';
+import { formatIpv4, parseIpv4 } from '../ip-address.js';
+import { type PingClock, systemClock } from './clock.js';
 import { readEchoSerial } from './echo-request.js';
 import type { IcmpPacket } from './icmp-packet.js';
-import { formatIpv4, parseIpv4 } from './ipv4-address.js';
 import { DEFAULT_ECHO_DATA, MAX_ECHO_DATA, MAX_IDENTIFIER, SEQUENCE_SPACE } from './layout.js';
 import { PingStatistics, type PingStatisticsSummary } from './ping-statistics.js';
 import { TimerHeap } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
-
-/** Milliseconds on any monotonic origin, and the timer to wake the tracker. */
-export interface PingClock {
-  now(): number;
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/**
- * Real time. `performance.timeOrigin + performance.now()` rather than `performance.now()` alone: each
- * thread has its own time origin, and the receive time of a reply is stamped by the coordinator (main
- * thread) while the send time is taken here, in a shard.
- */
-export const systemClock: PingClock = {
-  now: () => performance.timeOrigin + performance.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** One probe to send: write it with `writeEchoRequest(view, offset, probe)` and send it to `target`. */
 export interface PingProbe {

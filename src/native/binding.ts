@@ -30,7 +30,6 @@
  * ```
  */
 import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
 import {
@@ -39,6 +38,7 @@ import {
   SyscallError,
   type SyscallErrorContext,
 } from '../errors.js';
+import { checkInteger, checkIpLiteral } from '../validate.js';
 
 /** node-gyp's output, from src/native (tsx, vitest) and dist/native (built) alike: both sit two levels down. */
 const ADDON_PATH = '../../build/Release/sockshard_native.node';
@@ -441,13 +441,7 @@ function errnoError(syscall: string, errno: number, context: SyscallErrorContext
 }
 
 function checkBindOptions(options: BindOptions): void {
-  // Zone ids (fe80::1%eth0) pass isIP but not inet_pton, which the addon uses.
-  if (isIP(options.host) === 0 || options.host.includes('%')) {
-    throw new InvalidOptionError(
-      'host',
-      `must be an IPv4 or IPv6 address literal, got ${JSON.stringify(options.host)}`,
-    );
-  }
+  checkIpLiteral('host', options.host, false);
   checkInteger('port', options.port, 0, MAX_PORT);
 }
 
@@ -459,10 +453,4 @@ function pickBindOptions(options: BindOptions): BindOptions {
     reusePort: options.reusePort ?? false,
     ipv6Only: options.ipv6Only ?? false,
   };
-}
-
-function checkInteger(option: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(option, `must be an integer from ${min} to ${max}, got ${value}`);
-  }
 }

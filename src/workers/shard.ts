@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { parentPort } from 'node:worker_threads';
-import { IcmpUnavailableError, OffloadUnavailableError } from '../errors.js';
+import { IcmpUnavailableError, OffloadUnavailableError, serializeError } from '../errors.js';
 import type { OffloadOptions, ShardContext, ShardMessageHook } from '../handler.js';
 import type { PingOptions, PingResult } from '../icmp/ping-tracker.js';
 import { close as closeFd, listen } from '../native/binding.js';
 import {
-  ADDRESS_BUCKETS,
+  addressTableSlice,
   COUNTER_ACCEPTED,
   COUNTER_ADOPT_FAILED,
   COUNTER_ADOPTED,
@@ -24,7 +24,6 @@ import {
   RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
-  serializeError,
   UDP_SOCKET_FD,
   UDP_SOCKET_LISTENER,
   UDP_SOCKET_PORT,
@@ -85,7 +84,7 @@ export class Shard {
     this.#init = init;
     this.#consumer = new RingConsumer(init.control);
     this.#counters = new Int32Array(init.counters);
-    this.#addresses = new Int32Array(init.addresses, init.shardId * ADDRESS_BUCKETS * 4, ADDRESS_BUCKETS);
+    this.#addresses = addressTableSlice(init.addresses, init.shardId);
     if (init.offload !== undefined) this.#offloadPool = new OffloadPool(init.offload);
     if (init.icmp !== undefined) {
       this.#icmp = new ShardIcmp(init.icmp, init.shardId, {

@@ -21,10 +21,10 @@
  * // later: socket.close(); close(fd);
  * ```
  */
-import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import { InvalidOptionError, type SyscallError } from '../errors.js';
 import type { UdpPeer } from '../handler.js';
+import { formatIpv4, formatIpv6, type Ipv6Words, parseIpv4, parseIpv6 } from '../ip-address.js';
 import {
   DGRAM_ADDRESS,
   DGRAM_FAMILY,
@@ -53,6 +53,7 @@ import {
   udpBatchError,
   udpBatchSizes,
 } from '../native/binding.js';
+import { checkInteger } from '../validate.js';
 
 /**
  * Called once per datagram. `data` is a view of the receive slab, valid only during the call (the next
@@ -107,14 +108,9 @@ class Peer implements UdpPeer {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
-  readonly #words: readonly [number, number, number, number];
+  readonly #words: Ipv6Words;
 
-  constructor(
-    address: string,
-    port: number,
-    family: 4 | 6,
-    words: readonly [number, number, number, number],
-  ) {
+  constructor(address: string, port: number, family: 4 | 6, words: Ipv6Words) {
     this.address = address;
     this.port = port;
     this.family = family;
@@ -337,7 +333,7 @@ export class UdpBatchedSocket {
   #target(address: string): Peer {
     const cached = this.#targets.get(address);
     if (cached !== undefined) return cached;
-    const target = parseAddress(address);
+    const target = parseTarget(address);
     if (this.#targets.size >= TARGET_CACHE_SIZE) this.#targets.clear();
     this.#targets.set(address, target);
     return target;
@@ -465,95 +461,16 @@ function int32Shared(length: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT));
 }
 
-function checkInteger(option: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(option, `must be an integer from ${min} to ${max}, got ${value}`);
-  }
-}
-
-const BYTE = 0xff;
-const GROUP = 0xffff;
-const GROUPS = 8;
-
-function formatIpv4(word: number): string {
-  return `${word >>> 24}.${(word >>> 16) & BYTE}.${(word >>> 8) & BYTE}.${word & BYTE}`;
-}
-
-/**
- * RFC 5952 text, as libuv's inet_ntop6 (and so node:dgram) writes it: lower-case hex, the longest run of
- * two or more zero groups (the first of equal ones) as `::`, and a dotted tail for IPv4-mapped
- * (`::ffff:1.2.3.4`) and IPv4-compatible (`::1.2.3.4`) addresses. (Its third case, a run of seven, is
- * unreachable there, so `::2` stays `::2`.) Checked against net.SocketAddress on random addresses.
- */
-function formatIpv6(words: readonly [number, number, number, number]): string {
-  const groups: number[] = [];
-  for (const word of words) groups.push((word >>> 16) & GROUP, word & GROUP);
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < GROUPS; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let end = i;
-    while (end < GROUPS && groups[end] === 0) end++;
-    if (end - i > bestLength) {
-      bestStart = i;
-      bestLength = end - i;
-    }
-    i = end;
-  }
-  if (bestLength < 2) bestStart = -1;
-  const embeddedIpv4 = bestStart === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === GROUP));
-  let text = '';
-  for (let i = 0; i < GROUPS; i++) {
-    if (i === bestStart) {
-      text += i === 0 ? '::' : ':';
-      i += bestLength - 1;
-      continue;
-    }
-    if (i === 6 && embeddedIpv4) return text + formatIpv4(words[3]);
-    text += groups[i]!.toString(16) + (i < GROUPS - 1 ? ':' : '');
-  }
-  return text;
-}
-
-/** Parses an IPv4 or IPv6 literal (no zone id, no name) into a port-0 peer. */
-function parseAddress(address: string): Peer {
-  const family = isIP(address);
-  if (family === 4) return new Peer(address, 0, FAMILY_IPV4, [parseIpv4(address), 0, 0, 0]);
-  if (family !== 6 || address.includes('%')) {
+/** A destination given as text, parsed into a port-0 peer: an IPv4 or IPv6 literal, no zone id, no name. */
+function parseTarget(address: string): Peer {
+  const ipv4 = parseIpv4(address);
+  if (ipv4 >= 0) return new Peer(address, 0, FAMILY_IPV4, [ipv4 | 0, 0, 0, 0]);
+  const words = parseIpv6(address);
+  if (words === undefined) {
     throw new InvalidOptionError(
       'address',
       `must be an IPv4 or IPv6 address literal, got ${JSON.stringify(address)}`,
     );
   }
-  const gap = address.indexOf('::');
-  const head = groupsOf(gap === -1 ? address : address.slice(0, gap));
-  const tail = gap === -1 ? [] : groupsOf(address.slice(gap + 2));
-  const groups = [...head, ...new Array<number>(GROUPS - head.length - tail.length).fill(0), ...tail];
-  const words: [number, number, number, number] = [0, 0, 0, 0];
-  for (let i = 0; i < words.length; i++) words[i] = (groups[2 * i]! << 16) | groups[2 * i + 1]! | 0;
   return new Peer(formatIpv6(words), 0, FAMILY_IPV6, words);
-}
-
-/** The 16-bit groups of one side of `::` (already validated by isIP); a dotted IPv4 tail is two groups. */
-function groupsOf(part: string): number[] {
-  if (part === '') return [];
-  const groups: number[] = [];
-  for (const piece of part.split(':')) {
-    if (piece.includes('.')) {
-      const word = parseIpv4(piece);
-      groups.push(word >>> 16, word & GROUP);
-    } else {
-      groups.push(Number.parseInt(piece, 16));
-    }
-  }
-  return groups;
-}
-
-function parseIpv4(text: string): number {
-  let word = 0;
-  for (const octet of text.split('.')) word = (word << 8) | Number(octet);
-  return word | 0;
 }

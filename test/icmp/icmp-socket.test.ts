@@ -4,8 +4,8 @@ import { IcmpSocket, localIpv4Addresses } from '../../src/engine/icmp-socket.js'
 import { IcmpSocketClosedError, InvalidOptionError } from '../../src/errors.js';
 import { IcmpDemux } from '../../src/icmp/demux.js';
 import { echoRequestLength, readEchoTimestamp, writeEchoRequest } from '../../src/icmp/echo-request.js';
-import { isLoopbackIpv4 } from '../../src/icmp/ipv4-address.js';
 import { parseIcmp } from '../../src/icmp/parse.js';
+import { isLoopbackIpv4 } from '../../src/ip-address.js';
 import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
 
 const root = icmpSkipReason === '';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IcmpDemux } from '../../src/icmp/demux.js';
-import { parseIpv4 } from '../../src/icmp/ipv4-address.js';
+import { parseIpv4 } from '../../src/ip-address.js';
 import { ECHO_REPLY, ECHO_REQUEST } from '../fixtures/icmp/captured.js';
 import { echo } from '../fixtures/icmp/packets.js';
 

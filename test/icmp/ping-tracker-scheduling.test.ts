@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIpv4 } from '../../src/icmp/ipv4-address.js';
+import { formatIpv4 } from '../../src/ip-address.js';
 import { replyTo } from '../fixtures/icmp/echo-peer.js';
 import { trackerHarness } from '../fixtures/icmp/tracker-harness.js';
 
