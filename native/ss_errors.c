@@ -57,6 +57,8 @@ napi_value ss_throw_errno(napi_env env, int err, const char *syscall, const ss_e
       napi_create_error(env, code_value, message_value, &error) != napi_ok) {
     return ss_throw_last_napi_error(env);
   }
+  /* The class src/errors.ts gives these (`instanceof SyscallError` holds by brand and shape, see there). */
+  set_string(env, error, "name", "SyscallError");
   set_int(env, error, "errno", -err);
   set_string(env, error, "syscall", syscall);
   if (context->address != NULL) set_string(env, error, "address", context->address);

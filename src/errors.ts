@@ -65,6 +65,46 @@ export class RingRecordTooLargeError extends RangeError {
   }
 }
 
+/** A ring's size or a record's type or length out of range (a RangeError, as the ring contract promises). */
+export class RingRangeError extends RangeError {
+  declare readonly code: 'ERR_RING_RANGE';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'RingRangeError';
+    brand(this, 'ERR_RING_RANGE', {});
+  }
+}
+
+/** `context.sendToShard()` to a shard the engine does not have. */
+export class UnknownShardError extends RangeError {
+  declare readonly code: 'ERR_UNKNOWN_SHARD';
+  declare readonly shardId: number;
+  readonly shards: number;
+
+  constructor(shardId: number, shards: number) {
+    super(`no shard ${String(shardId)}: shards are 0 to ${shards - 1}`);
+    this.name = 'UnknownShardError';
+    this.shards = shards;
+    brand(this, 'ERR_UNKNOWN_SHARD', { shardId });
+  }
+}
+
+/** A `context.sendToShard()` message larger than the mesh ring can ever hold (see `meshRingBytes`). */
+export class ShardMessageTooLargeError extends RangeError {
+  declare readonly code: 'ERR_SHARD_MESSAGE_TOO_LARGE';
+  readonly length: number;
+  readonly maxLength: number;
+
+  constructor(length: number, maxLength: number) {
+    super(`a message of ${length} bytes is larger than the ${maxLength} bytes the mesh ring allows`);
+    this.name = 'ShardMessageTooLargeError';
+    this.length = length;
+    this.maxLength = maxLength;
+    brand(this, 'ERR_SHARD_MESSAGE_TOO_LARGE', {});
+  }
+}
+
 /** A SharedArrayBuffer that is not a ring of this layout version, or is too small for what it claims. */
 export class RingLayoutError extends SockshardError {
   constructor(message: string) {
@@ -222,6 +262,39 @@ export class HandlerError extends SockshardError {
 }
 
 /**
+ * A shard could not take over a connection or a UDP socket that the coordinator handed it: an engine fault,
+ * not the handler's. The fd was closed; a lost connection is counted in the shard's `adoptFailed`.
+ */
+export class AdoptError extends SockshardError {
+  declare readonly listenerId: number;
+  /** What went wrong, without the shard and the listener. */
+  declare readonly reason: string;
+
+  constructor(shardId: number, listenerId: number, reason: string, cause?: unknown) {
+    super('ERR_ADOPT', `shard ${shardId} could not adopt a socket for listener ${listenerId}: ${reason}`, {
+      shardId,
+      ...(cause === undefined ? {} : { cause }),
+    });
+    Object.defineProperties(this, {
+      listenerId: { value: listenerId, enumerable: true },
+      reason: { value: reason, enumerable: true },
+    });
+  }
+}
+
+/**
+ * A shard's control ring had no room for what the coordinator must hand it at start (a UDP socket for
+ * each of its ports): raise `controlRingBytes`.
+ */
+export class ControlRingFullError extends SockshardError {
+  constructor(shardId: number, what: string) {
+    super('ERR_CONTROL_RING_FULL', `shard ${shardId}: control ring full while handing over ${what}`, {
+      shardId,
+    });
+  }
+}
+
+/**
  * A shard's worker ended when it was not asked to. `cause`, when there is one, is the error that ended it
  * (ERR_WORKER_OUT_OF_MEMORY, or a failure of the shard's own code); a handler's `process.exit()` has none.
  */
@@ -364,4 +437,36 @@ export class OffloadUnavailableError extends SockshardError {
       'this engine has no offload pool: createEngine({ offload: { module } })',
     );
   }
+}
+
+/**
+ * Rebuilds an error that crossed from a shard as the typed error it stands for: a handler module that could
+ * not load, a failed syscall (`instanceof SyscallError`, `name` 'SyscallError'), a socket the shard could not
+ * adopt, or else a handler's own error (its setup hook threw, say).
+ */
+export function reviveError(
+  error: SerializedError,
+  shardId: number,
+  context: { readonly listenerId?: number; readonly port?: number } = {},
+): SockshardError {
+  if (error.code === 'ERR_HANDLER_LOAD' && error.module !== undefined) {
+    return new HandlerLoadError(error.module, error.reason ?? error.message, undefined, shardId);
+  }
+  if (error.code === 'ERR_ADOPT') {
+    return new AdoptError(shardId, context.listenerId ?? -1, error.reason ?? error.message);
+  }
+  if (error.code !== undefined && error.syscall !== undefined && error.errno !== undefined) {
+    const port = context.port ?? error.port;
+    const revived = new SyscallError(error.syscall, error.errno, error.code, '', {
+      shardId,
+      ...(error.address === undefined ? {} : { address: error.address }),
+      ...(port === undefined ? {} : { port }),
+      ...(error.fd === undefined ? {} : { fd: error.fd }),
+    });
+    // The shard's own text (the errno's description, where it was aimed), and its stack.
+    revived.message = error.message;
+    revived.stack = `${revived.name}: ${error.message}\n--- in the shard ---\n${error.stack ?? ''}`;
+    return revived;
+  }
+  return new HandlerError(error, shardId, context.listenerId);
 }

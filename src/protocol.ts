@@ -204,6 +204,8 @@ export type ShardMessage =
   | { readonly type: 'listen-failed'; readonly listenerId: number; readonly error: SerializedError }
   | { readonly type: 'start-failed'; readonly error: SerializedError }
   | { readonly type: 'handler-error'; readonly listenerId: number; readonly error: SerializedError }
+  /** Something failed in the shard that is not the handler's doing (an AdoptError, a receive error). */
+  | { readonly type: 'fault'; readonly listenerId: number; readonly error: SerializedError }
   | { readonly type: 'udp-bound'; readonly fd: number }
   | { readonly type: 'udp-failed'; readonly fd: number; readonly error: SerializedError }
   | { readonly type: 'drained'; readonly destroyed: number };

@@ -6,6 +6,7 @@ import {
   EngineStateError,
   type HandlerError,
   InvalidOptionError,
+  reviveError,
   type SockshardError,
 } from '../errors.js';
 import { createAddressTable, createShardCounters, createUdpCounters, type ShardInit } from '../protocol.js';
@@ -38,7 +39,7 @@ import {
   type TcpOptions,
   type UdpOptions,
 } from './options.js';
-import { reviveError } from './revive-error.js';
+
 import {
   EXIT_GRACE_MS,
   type ShardEvents,
@@ -61,9 +62,11 @@ import { readUdpDrops } from './udp-kernel-drops.js';
 /** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
 export interface EngineEvents {
   /**
-   * Something failed that the engine survived: an accept error (reported once per listener and error
-   * code every 10 s while it lasts; every one is counted in the listener's `acceptErrors`), a shard that
-   * died, a shard given up past its restart budget while others serve on.
+   * Something failed that the engine survived and that is not a handler's fault: an accept error
+   * (reported once per listener and error code every 10 s while it lasts; every one is counted in the
+   * listener's `acceptErrors`), a shard that died (ShardExitError) or was given up past its restart
+   * budget while others serve on (ShardRestartBudgetError), a socket a shard could not adopt
+   * (AdoptError), a batched UDP receive error (SyscallError).
    */
   error: [error: SockshardError];
   /**
@@ -311,6 +314,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   readonly #shardEvents: ShardEvents = {
     handlerError: (error) => this.emit('handler-error', error),
+    fault: (error) => this.#report(error),
     exit: (shard, exitCode, expected) => {
       this.emit('shard-exit', shard.id, exitCode);
       if (!expected && this.#state === 'running' && this.#shards[shard.id] === shard)

@@ -1,6 +1,12 @@
 import type { Socket } from 'node:net';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
-import { HandlerError, ShardExitError } from '../errors.js';
+import {
+  ControlRingFullError,
+  HandlerError,
+  reviveError,
+  ShardExitError,
+  type SockshardError,
+} from '../errors.js';
 import { close } from '../native/binding.js';
 import {
   addressTableSlice,
@@ -26,7 +32,7 @@ import {
 } from '../protocol.js';
 import { RingConsumer, RingProducer, readRingStats } from '../ring/index.js';
 import type { Balanced } from './balancer.js';
-import { reviveError } from './revive-error.js';
+
 import { siblingModule, startWorker } from './start-worker.js';
 
 const SHARD_ENTRY = siblingModule('../workers/shard-main.js', import.meta.url);
@@ -98,6 +104,8 @@ function startShardWorker(data: ShardInit | SpareInit, name: string, options: Sh
 /** What a shard reports to the engine. */
 export interface ShardEvents {
   handlerError(error: HandlerError): void;
+  /** An engine fault in the shard that it survived (see the 'fault' message). */
+  fault(error: SockshardError): void;
   exit(shard: ShardHandle, exitCode: number, expected: boolean): void;
 }
 
@@ -183,6 +191,8 @@ export class ShardHandle implements Balanced {
     this.worker.on('message', (message: ShardMessage) => {
       if (message.type === 'handler-error') {
         events.handlerError(new HandlerError(message.error, this.id, message.listenerId));
+      } else if (message.type === 'fault') {
+        events.fault(reviveError(message.error, this.id, { listenerId: message.listenerId }));
       }
       for (const waiter of this.#waiters) waiter.message(message);
     });
@@ -302,8 +312,7 @@ export class ShardHandle implements Balanced {
       return message.type === 'udp-bound' && message.fd === fd ? true : undefined;
     });
     const offset = this.#producer.claim(UDP_SOCKET_BYTES, RECORD_UDP_SOCKET);
-    if (offset < 0)
-      throw new Error(`shard ${this.id}: control ring full while handing over UDP port ${port}`);
+    if (offset < 0) throw new ControlRingFullError(this.id, `UDP port ${port}`);
     const word = offset >> 2;
     this.#producer.words[word + UDP_SOCKET_FD] = fd;
     this.#producer.words[word + UDP_SOCKET_LISTENER] = listenerId;

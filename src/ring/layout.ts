@@ -37,7 +37,7 @@
  * legal record on one side or the other of its current position: a legal record can never wait forever.
  */
 
-import { RingLayoutError } from '../errors.js';
+import { RingLayoutError, RingRangeError } from '../errors.js';
 
 /** 'SSRG' as a little-endian Int32. */
 export const RING_MAGIC = 0x47525353;
@@ -118,13 +118,14 @@ export function recordSize(length: number): number {
 export function createRing(options: RingOptions = {}): SharedArrayBuffer {
   const capacity = options.capacity ?? 1 << 20;
   if (!Number.isInteger(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
-    throw new RangeError(`capacity must be a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}`);
+    throw new RingRangeError(`capacity must be a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}`);
   }
-  if ((capacity & (capacity - 1)) !== 0) throw new RangeError(`capacity ${capacity} is not a power of two`);
+  if ((capacity & (capacity - 1)) !== 0)
+    throw new RingRangeError(`capacity ${capacity} is not a power of two`);
   const largest = largestRecord(capacity);
   const maxRecord = options.maxRecord ?? largest;
   if (!Number.isInteger(maxRecord) || maxRecord < 0 || maxRecord > largest) {
-    throw new RangeError(`maxRecord must be an integer from 0 to ${largest} for capacity ${capacity}`);
+    throw new RingRangeError(`maxRecord must be an integer from 0 to ${largest} for capacity ${capacity}`);
   }
   const buffer = new SharedArrayBuffer(ringByteLength(capacity));
   const control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);

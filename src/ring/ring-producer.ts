@@ -1,4 +1,4 @@
-import { RingRecordTooLargeError } from '../errors.js';
+import { RingRangeError, RingRecordTooLargeError } from '../errors.js';
 import {
   attachRing,
   BYTES_IN,
@@ -77,7 +77,8 @@ export class RingProducer {
    */
   claim(length: number, type = 0): number {
     if (length >>> 0 !== length || length > this.maxRecord) this.#badLength(length);
-    if (type >>> 0 !== type || type > MAX_TYPE) throw new RangeError(`record type must be 0..${MAX_TYPE}`);
+    if (type >>> 0 !== type || type > MAX_TYPE)
+      throw new RingRangeError(`record type must be 0..${MAX_TYPE}`);
     const size = recordSize(length);
     let tail = this.#tail;
     let pos = tail & this.#mask;
@@ -174,7 +175,7 @@ export class RingProducer {
   }
 
   #badLength(length: number): never {
-    if (length >>> 0 !== length) throw new RangeError(`record length must be a non-negative integer`);
+    if (length >>> 0 !== length) throw new RingRangeError(`record length must be a non-negative integer`);
     throw new RingRecordTooLargeError(length, this.maxRecord);
   }
 }

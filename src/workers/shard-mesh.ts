@@ -1,3 +1,4 @@
+import { ShardMessageTooLargeError, UnknownShardError } from '../errors.js';
 import {
   COUNTER_MESH_FULL,
   COUNTER_SHARD_MESSAGES_IN,
@@ -49,10 +50,10 @@ export class ShardMesh {
       return true;
     }
     const producer = this.#out[target];
-    if (producer === undefined || producer === null) throw new RangeError(`no shard ${target}`);
+    if (producer === undefined || producer === null) throw new UnknownShardError(target, this.#out.length);
     const length = SHARD_MESSAGE_HEADER_BYTES + data.length;
     if (length > producer.maxRecord)
-      throw new RangeError(`message of ${data.length} bytes is larger than the mesh ring allows`);
+      throw new ShardMessageTooLargeError(data.length, producer.maxRecord - SHARD_MESSAGE_HEADER_BYTES);
     const offset = producer.claim(length, RECORD_SHARD_MESSAGE);
     if (offset < 0) {
       this.#count(COUNTER_MESH_FULL);

@@ -1,6 +1,12 @@
 import net from 'node:net';
 import { parentPort } from 'node:worker_threads';
-import { IcmpUnavailableError, OffloadUnavailableError, serializeError } from '../errors.js';
+import {
+  AdoptError,
+  IcmpUnavailableError,
+  OffloadUnavailableError,
+  SyscallError,
+  serializeError,
+} from '../errors.js';
 import type { OffloadOptions, ShardContext, ShardMessageHook } from '../handler.js';
 import type { PingOptions, PingResult } from '../icmp/ping-tracker.js';
 import { close as closeFd, listen } from '../native/binding.js';
@@ -102,7 +108,7 @@ export class Shard {
       shards: init.shards,
       count: (counter) => this.#count(counter),
       reportHandlerError: (listenerId, error) => this.#reportHandlerError(listenerId, error),
-      reportFault: (listenerId, error) => this.#reportHandlerError(listenerId, error),
+      reportFault: (listenerId, error) => this.#reportFault(listenerId, error),
       udpCounters: new Float64Array(init.udpCounters),
       icmp: this.#icmp,
     };
@@ -224,14 +230,18 @@ export class Shard {
     const listener = this.#listeners.get(listenerId)?.listener;
     try {
       if (listener?.transport !== 'datagram')
-        throw new Error(`no UDP listener ${listenerId} in shard ${this.#init.shardId}`);
+        throw this.#adoptError(listenerId, 'it is not a UDP listener here');
       await listener.open(fd, port, portIndex);
       this.#post({ type: 'udp-bound', fd });
     } catch (error) {
       try {
         closeFd(fd);
       } catch {}
-      this.#post({ type: 'udp-failed', fd, error: serializeError(error) });
+      const fault =
+        error instanceof SyscallError || error instanceof AdoptError
+          ? error
+          : this.#adoptError(listenerId, `UDP port ${port}`, error);
+      this.#post({ type: 'udp-failed', fd, error: serializeError(fault) });
     }
   }
 
@@ -261,7 +271,7 @@ export class Shard {
     try {
       const listener = registered?.listener;
       if (listener?.transport !== 'stream')
-        throw new Error(`no listener ${listenerId} in shard ${this.#init.shardId}`);
+        throw this.#adoptError(listenerId, 'it is not a stream listener here');
       const socket = new net.Socket({
         fd,
         readable: true,
@@ -278,7 +288,10 @@ export class Shard {
         closeFd(fd);
       } catch {}
       this.#count(COUNTER_ADOPT_FAILED);
-      this.#reportHandlerError(listenerId, error);
+      this.#reportFault(
+        listenerId,
+        error instanceof AdoptError ? error : this.#adoptError(listenerId, `fd ${fd}`, error),
+      );
       return undefined;
     }
   }
@@ -290,6 +303,7 @@ export class Shard {
     if (registered?.listener.transport !== 'stream') {
       socket.destroy();
       this.#count(COUNTER_ADOPT_FAILED);
+      this.#reportFault(listenerId, this.#adoptError(listenerId, 'it is not a stream listener here'));
       return;
     }
     this.#count(COUNTER_ADOPTED);
@@ -329,6 +343,18 @@ export class Shard {
   #reportHandlerError(listenerId: number, error: unknown): void {
     this.#count(COUNTER_HANDLER_ERRORS);
     this.#post({ type: 'handler-error', listenerId, error: serializeError(error) });
+  }
+
+  /** An engine fault, not the handler's: the coordinator reports it as the engine's 'error'. */
+  #reportFault(listenerId: number, error: unknown): void {
+    this.#post({ type: 'fault', listenerId, error: serializeError(error) });
+  }
+
+  /** `what` could not be adopted; the cause's message joins the reason, which is what crosses threads. */
+  #adoptError(listenerId: number, what: string, cause?: unknown): AdoptError {
+    const reason =
+      cause === undefined ? what : `${what}: ${cause instanceof Error ? cause.message : String(cause)}`;
+    return new AdoptError(this.#init.shardId, listenerId, reason, cause);
   }
 
   #onMessage(message: CoordinatorMessage): void {
