@@ -17,7 +17,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TransferListItem } from 'node:worker_threads';
 import type { EchoPacket, IcmpErrorPacket, OtherIcmpPacket } from './icmp/icmp-packet.js';
-import type { PingOptions, PingResult } from './icmp/ping-tracker.js';
+import type { PingOptions, PingResult } from './icmp/ping-options.js';
 
 /** Where a handler runs: its shard, and the listener that delivered the connection. */
 export interface ShardContext {

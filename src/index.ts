@@ -46,7 +46,7 @@ export {
   OtherIcmpPacket,
 } from './icmp/icmp-packet.js';
 export type { IcmpParseFailure } from './icmp/parse.js';
+export type { PingOptions, PingResult, ProbeOutcome, ProbeStatus } from './icmp/ping-options.js';
 export type { PingStatisticsSummary, RttSummary } from './icmp/ping-statistics.js';
-export type { PingOptions, PingResult, ProbeOutcome, ProbeStatus } from './icmp/ping-tracker.js';
 export type { OffloadSettings } from './protocol.js';
 export * from './ring/index.js';

@@ -35,6 +35,7 @@ export {
 } from './icmp-packet.js';
 export * as icmpLayout from './layout.js';
 export { ICMP_PARSE_FAILURES, type IcmpParseFailure, type IcmpParseResult, parseIcmp } from './parse.js';
+export type { PingOptions, PingResult, PingSession, ProbeOutcome, ProbeStatus } from './ping-options.js';
 export {
   formatPingStatistics,
   integerSqrt,
@@ -45,15 +46,10 @@ export {
 export {
   type EchoErrorFields,
   type EchoReplyFields,
-  type PingOptions,
   type PingProbe,
-  type PingResult,
-  type PingSession,
   PingTracker,
   type PingTrackerCounters,
   type PingTrackerOptions,
-  type ProbeOutcome,
-  type ProbeStatus,
   type TrackOutcome,
 } from './ping-tracker.js';
 export { TokenBucket } from './token-bucket.js';

@@ -29,8 +29,24 @@ import { formatIpv4, parseIpv4 } from '../ip-address.js';
 import { type PingClock, systemClock } from './clock.js';
 import { readEchoSerial } from './echo-request.js';
 import type { IcmpPacket } from './icmp-packet.js';
-import { DEFAULT_ECHO_DATA, MAX_ECHO_DATA, MAX_IDENTIFIER, SEQUENCE_SPACE } from './layout.js';
-import { PingStatistics, type PingStatisticsSummary } from './ping-statistics.js';
+import { MAX_IDENTIFIER, SEQUENCE_SPACE } from './layout.js';
+import {
+  type PingOptions,
+  type PingResult,
+  type PingSession,
+  type ProbeStatus,
+  resolvePingOptions,
+} from './ping-options.js';
+import {
+  ANSWERED,
+  ERRORED,
+  FREE,
+  OUTSTANDING,
+  Session,
+  sessionKey,
+  slotOf,
+  TIMED_OUT,
+} from './ping-session.js';
 import { TimerHeap } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -48,57 +64,6 @@ export interface PingProbe {
   readonly size: number;
   /** Send time on the tracker's clock. */
   readonly timestamp: number;
-}
-
-export type ProbeStatus = 'reply' | 'duplicate' | 'timeout' | 'error';
-
-/** What became of one probe (passed to `onProbe`). */
-export interface ProbeOutcome {
-  readonly status: ProbeStatus;
-  readonly serial: number;
-  readonly sequence: number;
-  /** Round trip in ms for 'reply' and 'duplicate'; NaN otherwise. */
-  readonly rttMs: number;
-  /** Who answered or reported the error; '' for 'timeout'. */
-  readonly from: string;
-  /** ICMP type and code of an 'error' (3 unreachable, 11 time exceeded); -1 otherwise. */
-  readonly icmpType: number;
-  readonly icmpCode: number;
-}
-
-export interface PingOptions {
-  /** Probes to send (default 4); `Infinity` pings until cancelled. */
-  readonly count?: number;
-  /** Between two probes to this target, ms (default 1000; 0 floods, bounded by `maxInFlight`). */
-  readonly intervalMs?: number;
-  /** How long a probe waits for its reply, ms (default 1000). */
-  readonly timeoutMs?: number;
-  /** Echo data bytes (default 56). */
-  readonly size?: number;
-  /** Most probes outstanding at once (ping's `-l` preload; default: no limit but the 65536 sequence slots). */
-  readonly maxInFlight?: number;
-  readonly onProbe?: (outcome: ProbeOutcome) => void;
-  /** Aborting cancels the ping (its result resolves with `cancelled: true`). */
-  readonly signal?: AbortSignal;
-}
-
-export interface PingResult extends PingStatisticsSummary {
-  readonly target: string;
-  readonly identifier: number;
-  /** From the first send to the last resolved probe (or the cancel). */
-  readonly elapsedMs: number;
-  readonly cancelled: boolean;
-}
-
-export interface PingSession {
-  readonly target: string;
-  readonly identifier: number;
-  /** Resolves when every probe is resolved or the session is cancelled; rejects if `onProbe` throws. */
-  readonly result: Promise<PingResult>;
-  /** Live figures. */
-  statistics(): PingStatisticsSummary;
-  /** Stops sending; probes still in flight count as lost, as when ping is interrupted. */
-  cancel(): void;
 }
 
 export interface PingTrackerOptions {
@@ -153,20 +118,12 @@ export interface EchoErrorFields {
   readonly quotedDestinationAddress: number;
 }
 
-const DEFAULTS = { count: 4, intervalMs: 1_000, timeoutMs: 1_000, size: DEFAULT_ECHO_DATA } as const;
 const BURST_WINDOW_MS = 10;
 const MS_PER_SECOND = 1_000;
 /** Data long enough to carry the serial (echo-request.ts). */
 const SERIAL_DATA = 12;
 const SERIAL_SPACE = 2 ** 32;
 const COMPACT_AT = 1_024;
-
-// Slot states of a session's sequence window.
-const FREE = 0;
-const OUTSTANDING = 1;
-const ANSWERED = 2;
-const TIMED_OUT = 3;
-const ERRORED = 4;
 
 const SEND = 0;
 const EXPIRE = 1;
@@ -175,88 +132,6 @@ interface Wake {
   readonly at: number;
   readonly session: Session;
   readonly kind: typeof SEND | typeof EXPIRE;
-}
-
-class Session implements PingSession {
-  readonly target: string;
-  readonly address: number;
-  readonly identifier: number;
-  readonly key: number;
-  readonly count: number;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly size: number;
-  readonly maxInFlight: number;
-  readonly onProbe: ((outcome: ProbeOutcome) => void) | undefined;
-  readonly result: Promise<PingResult>;
-  readonly stats = new PingStatistics();
-  /** Window slots: one per sequence number that can be outstanding at once. */
-  readonly slots: number;
-  readonly state: Uint8Array;
-  readonly sentAt: Float64Array;
-  readonly serialOf: Float64Array;
-  /** Serials in send order, for expiry (a probe's deadline is its send time plus the one timeout). */
-  expiry: number[] = [];
-  expiryHead = 0;
-  nextSerial = 0;
-  outstanding = 0;
-  nextSendAt: number;
-  startedAt = Number.NaN;
-  queued = false;
-  /** When the heap holds this session's live send / expire wake-up; NaN when it does not. */
-  sendWakeAt = Number.NaN;
-  expireWakeAt = Number.NaN;
-  finished = false;
-  resolve!: (result: PingResult) => void;
-  reject!: (error: unknown) => void;
-  readonly #tracker: PingTracker;
-  detach: (() => void) | undefined;
-
-  constructor(tracker: PingTracker, target: string, address: number, identifier: number, options: Resolved) {
-    this.#tracker = tracker;
-    this.target = target;
-    this.address = address;
-    this.identifier = identifier;
-    this.key = sessionKey(address, identifier);
-    this.count = options.count;
-    this.intervalMs = options.intervalMs;
-    this.timeoutMs = options.timeoutMs;
-    this.size = options.size;
-    this.maxInFlight = options.maxInFlight;
-    this.onProbe = options.onProbe;
-    this.slots = Math.min(options.count, SEQUENCE_SPACE);
-    this.state = new Uint8Array(this.slots);
-    this.sentAt = new Float64Array(this.slots);
-    this.serialOf = new Float64Array(this.slots);
-    this.nextSendAt = options.now;
-    this.result = new Promise<PingResult>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  statistics(): PingStatisticsSummary {
-    return this.stats.summary();
-  }
-
-  cancel(): void {
-    this.#tracker.cancel(this);
-  }
-}
-
-interface Resolved {
-  readonly count: number;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly size: number;
-  readonly maxInFlight: number;
-  readonly onProbe: ((outcome: ProbeOutcome) => void) | undefined;
-  readonly now: number;
-}
-
-function sessionKey(address: number, identifier: number): number {
-  // Both parts unsigned: 32 + 16 bits stay exact in a double.
-  return address * (MAX_IDENTIFIER + 1) + identifier;
 }
 
 export class PingTracker {
@@ -349,13 +224,14 @@ export class PingTracker {
       );
     }
     const now = this.#clock.now();
-    const resolved = resolveOptions(options, now);
+    const resolved = resolvePingOptions(options);
     const session = new Session(
-      this,
+      this.#cancelSession,
       formatIpv4(address),
       address,
       this.#allocate(address, target),
       resolved,
+      now,
     );
     this.#sessions.set(session.key, session);
     const signal = options.signal;
@@ -451,12 +327,16 @@ export class PingTracker {
     return 'error';
   }
 
-  /** Cancels one session (what `session.cancel()` calls). */
+  /** Cancels one session (what `session.cancel()` does). */
   cancel(session: PingSession): void {
-    if (!(session instanceof Session) || session.finished) return;
+    if (session instanceof Session) this.#cancelSession(session);
+  }
+
+  readonly #cancelSession = (session: Session): void => {
+    if (session.finished) return;
     this.#finish(session, this.#clock.now(), true);
     this.#arm();
-  }
+  };
 
   /** Cancels every session and stops the timer; the tracker cannot start new pings afterwards. */
   close(): void {
@@ -745,45 +625,4 @@ export class PingTracker {
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
   }
-}
-
-function slotOf(session: Session, sequence: number): number {
-  // A window smaller than 65536 (a short ping) holds sequence s in slot s, and nothing above its count.
-  return sequence < session.slots ? sequence : -1;
-}
-
-function resolveOptions(options: PingOptions, now: number): Resolved {
-  const count = options.count ?? DEFAULTS.count;
-  const intervalMs = options.intervalMs ?? DEFAULTS.intervalMs;
-  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
-  const size = options.size ?? DEFAULTS.size;
-  const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
-  if (!(count === Number.POSITIVE_INFINITY || (Number.isInteger(count) && count >= 1))) {
-    throw new InvalidOptionError('count', `must be a positive integer or Infinity, got ${String(count)}`);
-  }
-  if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) {
-    throw new InvalidOptionError(
-      'intervalMs',
-      `must be a finite number of at least 0, got ${String(intervalMs)}`,
-    );
-  }
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new InvalidOptionError('timeoutMs', `must be a finite positive number, got ${String(timeoutMs)}`);
-  }
-  if (!(Number.isInteger(size) && size >= 0 && size <= MAX_ECHO_DATA)) {
-    throw new InvalidOptionError(
-      'size',
-      `must be an integer from 0 to ${MAX_ECHO_DATA}, got ${String(size)}`,
-    );
-  }
-  if (!(maxInFlight === Number.POSITIVE_INFINITY || (Number.isInteger(maxInFlight) && maxInFlight >= 1))) {
-    throw new InvalidOptionError(
-      'maxInFlight',
-      `must be a positive integer or Infinity, got ${String(maxInFlight)}`,
-    );
-  }
-  if (options.onProbe !== undefined && typeof options.onProbe !== 'function') {
-    throw new InvalidOptionError('onProbe', 'must be a function');
-  }
-  return { count, intervalMs, timeoutMs, size, maxInFlight, onProbe: options.onProbe, now };
 }

@@ -2,7 +2,8 @@ import type { IcmpHandler, ShardContext } from '../handler.js';
 import { echoRequestLength, writeEchoRequest } from '../icmp/echo-request.js';
 import { PROTOCOL_UDP } from '../icmp/layout.js';
 import { parseIcmp } from '../icmp/parse.js';
-import { type PingOptions, type PingProbe, type PingResult, PingTracker } from '../icmp/ping-tracker.js';
+import type { PingOptions, PingResult } from '../icmp/ping-options.js';
+import { type PingProbe, PingTracker } from '../icmp/ping-tracker.js';
 import {
   ICMP_PACKET_HEADER_BYTES,
   ICMP_SEND_DESTINATION,

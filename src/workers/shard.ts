@@ -8,7 +8,7 @@ import {
   serializeError,
 } from '../errors.js';
 import type { OffloadOptions, ShardContext, ShardMessageHook } from '../handler.js';
-import type { PingOptions, PingResult } from '../icmp/ping-tracker.js';
+import type { PingOptions, PingResult } from '../icmp/ping-options.js';
 import { close as closeFd, listen } from '../native/binding.js';
 import {
   addressTableSlice,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type PingProbe, PingTracker, type ProbeOutcome } from '../../src/icmp/ping-tracker.js';
+import type { ProbeOutcome } from '../../src/icmp/ping-options.js';
+import { type PingProbe, PingTracker } from '../../src/icmp/ping-tracker.js';
 import { replyTo } from '../fixtures/icmp/echo-peer.js';
 import { ManualClock } from '../fixtures/icmp/manual-clock.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineStateError, IcmpIdentifiersExhaustedError, InvalidOptionError } from '../../src/errors.js';
-import type { PingOptions } from '../../src/icmp/ping-tracker.js';
+import type { PingOptions } from '../../src/icmp/ping-options.js';
 import { replyTo } from '../fixtures/icmp/echo-peer.js';
 import { trackerHarness } from '../fixtures/icmp/tracker-harness.js';
 

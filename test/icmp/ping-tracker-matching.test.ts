@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readEchoTimestamp } from '../../src/icmp/echo-request.js';
 import { parseIcmp } from '../../src/icmp/parse.js';
+import type { ProbeOutcome } from '../../src/icmp/ping-options.js';
 import { formatPingStatistics } from '../../src/icmp/ping-statistics.js';
-import type { ProbeOutcome } from '../../src/icmp/ping-tracker.js';
 import { replyTo } from '../fixtures/icmp/echo-peer.js';
 import { echo, icmpError, sentEchoRequest } from '../fixtures/icmp/packets.js';
 import { trackerHarness } from '../fixtures/icmp/tracker-harness.js';
