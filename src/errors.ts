@@ -10,6 +10,7 @@
 
 const kBrand = Symbol.for('sockshard.error');
 
+/** The context fields an error carries where they apply. */
 export interface SockshardErrorContext {
   readonly shardId?: number;
   readonly port?: number;
@@ -25,6 +26,23 @@ function brand(error: Error, code: string, context: SockshardErrorContext): void
   Object.assign(error, { code }, context);
 }
 
+/**
+ * The base of every error sockshard raises on purpose: match on `code`, which is stable, and read the
+ * context fields (`shardId`, `port`, `fd`, `option`, `syscall`, `errno`) that apply.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, SockshardError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.tcp({ port: 7000, handler: './echo.js' });
+ * try {
+ *   await engine.start();
+ * } catch (error) {
+ *   if (error instanceof SockshardError && error.code === 'EADDRINUSE') console.error(`port ${error.port} is taken`);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class SockshardError extends Error {
   declare readonly code: string;
   declare readonly shardId?: number;
@@ -50,7 +68,20 @@ Object.defineProperty(SockshardError, Symbol.hasInstance, {
   },
 });
 
-/** A record or a request larger than a ring can ever hold. */
+/**
+ * A record or a request larger than a ring can ever hold.
+ *
+ * @example
+ * ```ts
+ * import { createRing, RingProducer, RingRecordTooLargeError } from 'sockshard/ring';
+ * const producer = new RingProducer(createRing({ capacity: 1024 }));
+ * try {
+ *   producer.write(new Uint8Array(4096));
+ * } catch (error) {
+ *   if (error instanceof RingRecordTooLargeError) console.log(error.maxRecord); // the largest it takes
+ * }
+ * ```
+ */
 export class RingRecordTooLargeError extends RangeError {
   declare readonly code: 'ERR_RING_RECORD_TOO_LARGE';
   readonly length: number;
@@ -65,7 +96,19 @@ export class RingRecordTooLargeError extends RangeError {
   }
 }
 
-/** A ring's size or a record's type or length out of range (a RangeError, as the ring contract promises). */
+/**
+ * A ring's size or a record's type or length out of range (a RangeError, as the ring contract promises).
+ *
+ * @example
+ * ```ts
+ * import { createRing, RingRangeError } from 'sockshard/ring';
+ * try {
+ *   createRing({ capacity: 1000 }); // not a power of two
+ * } catch (error) {
+ *   console.log(error instanceof RingRangeError && error instanceof RangeError); // true
+ * }
+ * ```
+ */
 export class RingRangeError extends RangeError {
   declare readonly code: 'ERR_RING_RANGE';
 
@@ -76,7 +119,22 @@ export class RingRangeError extends RangeError {
   }
 }
 
-/** `context.sendToShard()` to a shard the engine does not have. */
+/**
+ * `context.sendToShard()` to a shard the engine does not have.
+ *
+ * @example
+ * ```ts
+ * // in a handler: send only to shards that exist
+ * import { defineTcpHandler } from 'sockshard';
+ * export default defineTcpHandler({
+ *   connection(socket, context) {
+ *     const next = (context.shardId + 1) % context.shards; // never an UnknownShardError
+ *     context.sendToShard(next, new TextEncoder().encode('hello'));
+ *     socket.end();
+ *   },
+ * });
+ * ```
+ */
 export class UnknownShardError extends RangeError {
   declare readonly code: 'ERR_UNKNOWN_SHARD';
   declare readonly shardId: number;
@@ -90,7 +148,26 @@ export class UnknownShardError extends RangeError {
   }
 }
 
-/** A `context.sendToShard()` message larger than the mesh ring can ever hold (see `meshRingBytes`). */
+/**
+ * A `context.sendToShard()` message larger than the mesh ring can ever hold (see `meshRingBytes`).
+ *
+ * @example
+ * ```ts
+ * import { defineTcpHandler, ShardMessageTooLargeError } from 'sockshard';
+ * export default defineTcpHandler({
+ *   connection(socket, context) {
+ *     socket.on('data', (data) => {
+ *       try {
+ *         context.sendToShard(0, data);
+ *       } catch (error) {
+ *         if (error instanceof ShardMessageTooLargeError) socket.end(`at most ${error.maxLength} bytes\n`);
+ *         else throw error;
+ *       }
+ *     });
+ *   },
+ * });
+ * ```
+ */
 export class ShardMessageTooLargeError extends RangeError {
   declare readonly code: 'ERR_SHARD_MESSAGE_TOO_LARGE';
   readonly length: number;
@@ -105,21 +182,58 @@ export class ShardMessageTooLargeError extends RangeError {
   }
 }
 
-/** A SharedArrayBuffer that is not a ring of this layout version, or is too small for what it claims. */
+/**
+ * A SharedArrayBuffer that is not a ring of this layout version, or is too small for what it claims.
+ *
+ * @example
+ * ```ts
+ * import { attachRing, RingLayoutError } from 'sockshard/ring';
+ * try {
+ *   attachRing(new SharedArrayBuffer(64)); // not a ring
+ * } catch (error) {
+ *   console.log(error instanceof RingLayoutError); // true
+ * }
+ * ```
+ */
 export class RingLayoutError extends SockshardError {
   constructor(message: string) {
     super('ERR_RING_LAYOUT', message);
   }
 }
 
-/** An option that is missing, of the wrong type or out of range; `option` names it. */
+/**
+ * An option that is missing, of the wrong type or out of range; `option` names it.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, InvalidOptionError } from 'sockshard';
+ * try {
+ *   createEngine({ shards: 0 });
+ * } catch (error) {
+ *   if (error instanceof InvalidOptionError) console.error(error.option, error.message); // 'shards', ...
+ * }
+ * ```
+ */
 export class InvalidOptionError extends SockshardError {
   constructor(option: string, message: string) {
     super('ERR_INVALID_OPTION', `${option}: ${message}`, { option });
   }
 }
 
-/** A ring used against its contract (for example `release()` with nothing peeked). */
+/**
+ * A ring used against its contract (for example `release()` with nothing peeked).
+ *
+ * @example
+ * ```ts
+ * import { createRing, RingConsumer, RingStateError } from 'sockshard/ring';
+ * const consumer = new RingConsumer(createRing({ capacity: 1024 }));
+ * try {
+ *   consumer.release(); // nothing was peeked
+ * } catch (error) {
+ *   console.log(error instanceof RingStateError); // true
+ * }
+ * ```
+ */
 export class RingStateError extends SockshardError {
   constructor(message: string) {
     super('ERR_RING_STATE', message);
@@ -141,6 +255,17 @@ export interface SyscallErrorContext {
  * The native addon throws these itself, as plain `Error`s carrying the brand and these fields (so nothing
  * re-wraps them on the way out); `instanceof SyscallError` therefore checks the brand and the shape rather
  * than the prototype, and holds for those as well as for errors built here.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, SyscallError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.http({ port: 80, handler: './app.js' });
+ * await engine.start().catch((error: unknown) => {
+ *   if (error instanceof SyscallError && error.code === 'EACCES') console.error(`${error.syscall}: port ${error.port} needs privilege`);
+ *   else throw error;
+ * });
+ * ```
  */
 export class SyscallError extends SockshardError {
   declare readonly syscall: string;
@@ -175,7 +300,20 @@ function where(context: SyscallErrorContext): string {
   return context.fd === undefined ? '' : ` (fd ${context.fd})`;
 }
 
-/** The native addon is missing or failed to load (not built, built for another Node, or not Linux). */
+/**
+ * The native addon is missing or failed to load (not built, built for another Node, or not Linux).
+ *
+ * @example
+ * ```ts
+ * import { createEngine, NativeAddonUnavailableError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.tcp({ port: 7000, handler: './echo.js' });
+ * await engine.start().catch((error: unknown) => {
+ *   if (error instanceof NativeAddonUnavailableError) console.error(`rebuild the addon at ${error.path}`);
+ *   throw error;
+ * });
+ * ```
+ */
 export class NativeAddonUnavailableError extends SockshardError {
   readonly path: string;
 
@@ -191,7 +329,19 @@ export class NativeAddonUnavailableError extends SockshardError {
   }
 }
 
-/** A handler module that could not be imported, or whose default export does not fit its listener. */
+/**
+ * A handler module that could not be imported, or whose default export does not fit its listener.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, HandlerLoadError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.tcp({ port: 7000, handler: './missing.js' });
+ * await engine.start().catch((error: unknown) => {
+ *   if (error instanceof HandlerLoadError) console.error(error.module, error.reason);
+ * });
+ * ```
+ */
 export class HandlerLoadError extends SockshardError {
   declare readonly module: string;
   /** What was wrong with the module, without the module's name. */
@@ -213,6 +363,14 @@ export class HandlerLoadError extends SockshardError {
 /**
  * An error as it crosses from a shard to the coordinator: structured clone keeps message and stack, not
  * class or own fields, so the fields that say which error it is travel by name (`serializeError`).
+ *
+ * @example
+ * ```ts
+ * // What HandlerError keeps of the handler's own error: its name, message, stack and code.
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.on('handler-error', (error) => console.error(error.handlerCode, error.stack));
+ * ```
  */
 export interface SerializedError {
   readonly name: string;
@@ -245,6 +403,17 @@ export function serializeError(error: unknown): SerializedError {
 /**
  * A handler threw or rejected while serving a connection or a request. That connection was ended; the
  * shard serves on. `listenerId` is -1 for errors thrown later in a callback that no listener owns.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.http({ port: 8080, handler: './app.js' });
+ * engine.on('handler-error', (error) => {
+ *   console.error(`listener ${error.listenerId} in shard ${error.shardId}: ${error.message}`);
+ * });
+ * await engine.start();
+ * ```
  */
 export class HandlerError extends SockshardError {
   declare readonly listenerId: number;
@@ -264,6 +433,15 @@ export class HandlerError extends SockshardError {
 /**
  * A shard could not take over a connection or a UDP socket that the coordinator handed it: an engine fault,
  * not the handler's. The fd was closed; a lost connection is counted in the shard's `adoptFailed`.
+ *
+ * @example
+ * ```ts
+ * import { AdoptError, createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.on('error', (error) => {
+ *   if (error instanceof AdoptError) console.error(`shard ${error.shardId} lost a connection: ${error.reason}`);
+ * });
+ * ```
  */
 export class AdoptError extends SockshardError {
   declare readonly listenerId: number;
@@ -285,6 +463,15 @@ export class AdoptError extends SockshardError {
 /**
  * A shard's control ring had no room for what the coordinator must hand it at start (a UDP socket for
  * each of its ports): raise `controlRingBytes`.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * // Many UDP ports on few shards: give each shard's control ring room for one record per port.
+ * const engine = createEngine({ shards: 2, controlRingBytes: 1 << 20 });
+ * engine.udp({ ports: { from: 20000, to: 24000 }, handler: './dns.js' });
+ * await engine.start();
+ * ```
  */
 export class ControlRingFullError extends SockshardError {
   constructor(shardId: number, what: string) {
@@ -297,6 +484,15 @@ export class ControlRingFullError extends SockshardError {
 /**
  * A shard's worker ended when it was not asked to. `cause`, when there is one, is the error that ended it
  * (ERR_WORKER_OUT_OF_MEMORY, or a failure of the shard's own code); a handler's `process.exit()` has none.
+ *
+ * @example
+ * ```ts
+ * import { createEngine, ShardExitError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.on('error', (error) => {
+ *   if (error instanceof ShardExitError) console.error(`shard ${error.shardId} died (exit ${error.exitCode}); restarting`);
+ * });
+ * ```
  */
 export class ShardExitError extends SockshardError {
   declare readonly exitCode: number;
@@ -310,7 +506,22 @@ export class ShardExitError extends SockshardError {
   }
 }
 
-/** An engine method called in a state that does not allow it (listen after start, start twice, ...). */
+/**
+ * An engine method called in a state that does not allow it (listen after start, start twice, ...).
+ *
+ * @example
+ * ```ts
+ * import { createEngine, EngineStateError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.tcp({ port: 0, handler: './echo.js' });
+ * await engine.start();
+ * try {
+ *   engine.tcp({ port: 0, handler: './echo.js' });
+ * } catch (error) {
+ *   console.log(error instanceof EngineStateError); // true: listeners are added before start()
+ * }
+ * ```
+ */
 export class EngineStateError extends SockshardError {
   constructor(message: string) {
     super('ERR_ENGINE_STATE', message);
@@ -320,6 +531,15 @@ export class EngineStateError extends SockshardError {
 /**
  * A shard died more often than the restart budget allows: it stays down. While another shard serves, the
  * engine serves on without it; when it was the last, the engine fails (EngineFailedError).
+ *
+ * @example
+ * ```ts
+ * import { createEngine, ShardRestartBudgetError } from 'sockshard';
+ * const engine = createEngine({ restart: { maxRestarts: 3, windowMs: 60_000 } });
+ * engine.on('error', (error) => {
+ *   if (error instanceof ShardRestartBudgetError) console.warn(`shard ${error.shardId} stays down; engine is ${engine.state}`)
+ * });
+ * ```
  */
 export class ShardRestartBudgetError extends SockshardError {
   declare readonly maxRestarts: number;
@@ -359,6 +579,16 @@ export class EngineFailedError extends SockshardError {
 /**
  * A raw ICMP socket could not be opened for lack of privilege: Linux gives `socket(AF_INET, SOCK_RAW,
  * IPPROTO_ICMP)` only to a process with CAP_NET_RAW. `cause` is the underlying error (code EPERM or EACCES).
+ *
+ * @example
+ * ```ts
+ * import { createEngine, IcmpPermissionError } from 'sockshard';
+ * const engine = createEngine();
+ * engine.icmp();
+ * await engine.start().catch((error: unknown) => {
+ *   if (error instanceof IcmpPermissionError) console.error(error.message); // says how to grant CAP_NET_RAW
+ * });
+ * ```
  */
 export class IcmpPermissionError extends SockshardError {
   declare readonly errnoName: string;
@@ -378,6 +608,18 @@ export class IcmpPermissionError extends SockshardError {
  * The raw-socket package cannot be used here: it is not installed or not built, or this is not the thread
  * that may load it (it is not context-aware, so only one thread per process can, and sockshard keeps it in
  * the coordinator, the main thread).
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler, IcmpUnavailableError } from 'sockshard';
+ * export default defineHttpHandler(async (request, response, context) => {
+ *   const result = await context.ping('127.0.0.1').catch((error: unknown) => {
+ *     if (error instanceof IcmpUnavailableError) return undefined; // the engine serves no ICMP
+ *     throw error;
+ *   });
+ *   response.end(result === undefined ? 'no ping here\n' : `${result.received} replies\n`);
+ * });
+ * ```
  */
 export class IcmpUnavailableError extends SockshardError {
   constructor(reason: string, cause?: unknown) {
@@ -395,6 +637,20 @@ export class IcmpSocketClosedError extends SockshardError {
 /**
  * A shard has no free echo identifier left for another ping to this target: every identifier of its range
  * is in use by a ping to the same address.
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler, IcmpIdentifiersExhaustedError } from 'sockshard';
+ * export default defineHttpHandler(async (request, response, context) => {
+ *   try {
+ *     const result = await context.ping('192.0.2.1', { count: 1 });
+ *     response.end(`${result.received}\n`);
+ *   } catch (error) {
+ *     if (!(error instanceof IcmpIdentifiersExhaustedError)) throw error;
+ *     response.writeHead(503).end(`too many pings to ${error.target} at once\n`);
+ *   }
+ * });
+ * ```
  */
 export class IcmpIdentifiersExhaustedError extends SockshardError {
   declare readonly target: string;
@@ -410,7 +666,22 @@ export class IcmpIdentifiersExhaustedError extends SockshardError {
   }
 }
 
-/** Work handed to `context.offload()` failed in the pool; `cause` is its error. */
+/**
+ * Work handed to `context.offload()` failed in the pool; `cause` is its error.
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler, OffloadError } from 'sockshard';
+ * export default defineHttpHandler(async (request, response, context) => {
+ *   try {
+ *     response.end(String(await context.offload(40)));
+ *   } catch (error) {
+ *     if (!(error instanceof OffloadError)) throw error;
+ *     response.writeHead(500).end(`the task failed: ${String(error.cause)}\n`);
+ *   }
+ * });
+ * ```
+ */
 export class OffloadError extends SockshardError {
   constructor(cause: unknown) {
     super('ERR_OFFLOAD', `offloaded work failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
@@ -419,7 +690,22 @@ export class OffloadError extends SockshardError {
   }
 }
 
-/** Work handed to `context.offload()` did not finish in time; it was aborted. */
+/**
+ * Work handed to `context.offload()` did not finish in time; it was aborted.
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler, OffloadTimeoutError } from 'sockshard';
+ * export default defineHttpHandler(async (request, response, context) => {
+ *   try {
+ *     response.end(String(await context.offload(40, { timeoutMs: 100 })));
+ *   } catch (error) {
+ *     if (!(error instanceof OffloadTimeoutError)) throw error;
+ *     response.writeHead(503).end(`not within ${error.timeoutMs} ms\n`);
+ *   }
+ * });
+ * ```
+ */
 export class OffloadTimeoutError extends SockshardError {
   declare readonly timeoutMs: number;
 
@@ -429,7 +715,16 @@ export class OffloadTimeoutError extends SockshardError {
   }
 }
 
-/** `context.offload()` on an engine created without the `offload` option. */
+/**
+ * `context.offload()` on an engine created without the `offload` option.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * // context.offload() needs a pool: give the engine its task module.
+ * const engine = createEngine({ offload: { module: new URL('./fib.js', import.meta.url) } });
+ * ```
+ */
 export class OffloadUnavailableError extends SockshardError {
   constructor() {
     super(

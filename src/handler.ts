@@ -1,10 +1,21 @@
 /**
- * What a handler module exports. A handler module is a file that sockshard imports in every shard; its
- * default export is built with `defineTcpHandler` or `defineHttpHandler`, which only add types.
+ * What a handler module exports. A handler module is a file that sockshard imports in every shard (so its
+ * module-level state exists once per shard); its default export fits the kind of listener it serves, and
+ * is built with a helper that only adds types:
+ * - `defineTcpHandler` for `engine.tcp()`: `connection(socket, context)`, and `setup`, `drain` if wanted;
+ * - `defineHttpHandler` for `engine.http()`: `request(request, response, context)` (or just that
+ *   function), and `setup(context, server)`;
+ * - `defineUdpHandler` for `engine.udp()`: `message(data, peer, context)`, and `setup`;
+ * - `defineIcmpHandler` for `engine.icmp({ handler })`: any of `echoReply`, `echoRequest`, `unreachable`,
+ *   `timeExceeded`, `other`, and `setup`.
+ *
+ * Any kind may add `shardMessage(data, fromShard, context)` to receive what other shards send it with
+ * `context.sendToShard()`. A throw or rejection in a handler is the handler's own: it costs the connection,
+ * request or datagram at hand and is reported as the engine's `handler-error`; the shard serves on.
  *
  * @example
  * ```ts
- * // echo.ts
+ * // echo.ts: engine.tcp({ port: 7000, handler: new URL('./echo.js', import.meta.url) })
  * import { defineTcpHandler } from 'sockshard';
  * export default defineTcpHandler({
  *   connection(socket) {
@@ -19,7 +30,23 @@ import type { TransferListItem } from 'node:worker_threads';
 import type { EchoPacket, IcmpErrorPacket, OtherIcmpPacket } from './icmp/icmp-packet.js';
 import type { PingOptions, PingResult } from './icmp/ping-options.js';
 
-/** Where a handler runs: its shard, and the listener that delivered the connection. */
+/**
+ * Where a handler runs: its shard, and the listener that delivered the connection.
+ *
+ * @example
+ * ```ts
+ * import { defineTcpHandler } from 'sockshard';
+ * // Every line a client sends goes to shard 0, which keeps the one log.
+ * export default defineTcpHandler({
+ *   connection(socket, context) {
+ *     socket.on('data', (data) => context.sendToShard(0, data) || socket.write('busy\n'));
+ *   },
+ *   shardMessage(data, fromShard) {
+ *     console.log(`from shard ${fromShard}: ${new TextDecoder().decode(data)}`);
+ *   },
+ * });
+ * ```
+ */
 export interface ShardContext {
   /** This shard's index, 0..shards-1. */
   readonly shardId: number;
@@ -50,6 +77,19 @@ export interface ShardContext {
   offload<Output = unknown, Input = unknown>(input: Input, options?: OffloadOptions): Promise<Output>;
 }
 
+/**
+ * How one `context.offload()` task runs.
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler } from 'sockshard';
+ * export default defineHttpHandler(async (request, response, context) => {
+ *   const image = new Uint8Array(1 << 20);
+ *   const digest = await context.offload<string>(image, { transfer: [image.buffer], timeoutMs: 2_000 });
+ *   response.end(digest);
+ * });
+ * ```
+ */
 export interface OffloadOptions {
   /** ArrayBuffers (and other transferables) to move to the pool thread instead of copying. */
   readonly transfer?: readonly TransferListItem[];
@@ -57,12 +97,40 @@ export interface OffloadOptions {
   readonly timeoutMs?: number;
 }
 
-/** Receives what other shards sent with `context.sendToShard`. */
+/**
+ * Receives what other shards sent with `context.sendToShard`.
+ *
+ * @example
+ * ```ts
+ * import { defineUdpHandler } from 'sockshard';
+ * export default defineUdpHandler({
+ *   message(data, peer, context) {
+ *     context.sendToShard((context.shardId + 1) % context.shards, data);
+ *   },
+ *   shardMessage(data, fromShard, context) {
+ *     console.log(`shard ${context.shardId} got ${data.length} bytes from shard ${fromShard}`);
+ *   },
+ * });
+ * ```
+ */
 export interface ShardMessageHook {
   /** `data` is a read-only view into the ring, valid only until this call returns: copy what you keep. */
   shardMessage?(data: Uint8Array, fromShard: number, context: ShardContext): void;
 }
 
+/**
+ * What a TCP handler module's default export has (see `defineTcpHandler`).
+ *
+ * @example
+ * ```ts
+ * import { defineTcpHandler } from 'sockshard';
+ * export default defineTcpHandler({
+ *   connection(socket) {
+ *     socket.end('hello\n');
+ *   },
+ * });
+ * ```
+ */
 export interface TcpHandler extends ShardMessageHook {
   /**
    * A new connection, already adopted by this shard. A throw (or a rejected promise) destroys this
@@ -75,12 +143,38 @@ export interface TcpHandler extends ShardMessageHook {
   drain?(context: ShardContext): void | Promise<void>;
 }
 
+/**
+ * A node:http request listener with the shard's context as third argument.
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler, type HttpRequestHandler } from 'sockshard';
+ * const hello: HttpRequestHandler = (request, response, { shardId }) => response.end(`shard ${shardId}\n`);
+ * export default defineHttpHandler(hello);
+ * ```
+ */
 export type HttpRequestHandler = (
   request: IncomingMessage,
   response: ServerResponse,
   context: ShardContext,
 ) => void | Promise<void>;
 
+/**
+ * What an HTTP handler module's default export has (see `defineHttpHandler`).
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler } from 'sockshard';
+ * export default defineHttpHandler({
+ *   request(request, response) {
+ *     response.end('ok\n');
+ *   },
+ *   setup(context, server) {
+ *     server.on('upgrade', (request, socket) => socket.destroy()); // no WebSockets here
+ *   },
+ * });
+ * ```
+ */
 export interface HttpHandler extends ShardMessageHook {
   /**
    * One request. A throw or a rejected promise answers 500 (if nothing was sent yet), ends that connection
@@ -91,23 +185,77 @@ export interface HttpHandler extends ShardMessageHook {
   setup?(context: ShardContext, server: Server): void | Promise<void>;
 }
 
-/** Types a TCP handler module's default export. */
+/**
+ * Types a TCP handler module's default export.
+ *
+ * @example
+ * ```ts
+ * // upper.ts: engine.tcp({ port: 7000, handler: new URL('./upper.js', import.meta.url) })
+ * import { defineTcpHandler } from 'sockshard';
+ * export default defineTcpHandler({
+ *   connection(socket, { shardId }) {
+ *     socket.write(`shard ${shardId}\n`);
+ *     socket.on('data', (data) => socket.write(data.toString().toUpperCase()));
+ *   },
+ *   drain() {
+ *     // engine.close() began: nothing to flush here; open sockets end at its timeout.
+ *   },
+ * });
+ * ```
+ */
 export function defineTcpHandler<T extends TcpHandler>(handler: T): T {
   return handler;
 }
 
-/** Types an HTTP handler module's default export; a bare request function is accepted too. */
+/**
+ * Types an HTTP handler module's default export; a bare request function is accepted too.
+ *
+ * @example
+ * ```ts
+ * // app.ts: engine.http({ port: 8080, handler: new URL('./app.js', import.meta.url) })
+ * import { defineHttpHandler } from 'sockshard';
+ * export default defineHttpHandler((request, response, { shardId }) => {
+ *   response.end(`hello from shard ${shardId}\n`);
+ * });
+ * ```
+ */
 export function defineHttpHandler(handler: HttpHandler | HttpRequestHandler): HttpHandler {
   return typeof handler === 'function' ? { request: handler } : handler;
 }
 
-/** The sender of a datagram. */
+/**
+ * The sender of a datagram.
+ *
+ * @example
+ * ```ts
+ * import { defineUdpHandler } from 'sockshard';
+ * export default defineUdpHandler({
+ *   message(data, peer, context) {
+ *     if (peer.family === 6) context.reply(peer, data); // IPv6 peers only
+ *   },
+ * });
+ * ```
+ */
 export interface UdpPeer {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
 }
 
+/**
+ * What a UDP handler gets besides its datagram: the shard's context and the port's `reply` and `send`.
+ *
+ * @example
+ * ```ts
+ * import { defineUdpHandler } from 'sockshard';
+ * export default defineUdpHandler({
+ *   message(data, peer, context) {
+ *     context.reply(peer, data); // from the port it arrived on
+ *     context.send(514, '127.0.0.1', new TextEncoder().encode(`${peer.address} on ${context.port}`)); // a log line
+ *   },
+ * });
+ * ```
+ */
 export interface UdpContext extends ShardContext {
   /** The local port the datagram arrived on. */
   readonly port: number;
@@ -117,10 +265,23 @@ export interface UdpContext extends ShardContext {
    * in the port's `sendErrors`, as is any send the kernel refuses.
    */
   reply(peer: UdpPeer, data: Uint8Array): void;
-  /** Sends `data` to `host:port` from this context's port. */
+  /** Sends `data` to `port` at `host` (an IP literal) from this context's port. */
   send(port: number, host: string, data: Uint8Array): void;
 }
 
+/**
+ * What a UDP handler module's default export has (see `defineUdpHandler`).
+ *
+ * @example
+ * ```ts
+ * import { defineUdpHandler } from 'sockshard';
+ * export default defineUdpHandler({
+ *   message(data, peer, context) {
+ *     context.reply(peer, data);
+ *   },
+ * });
+ * ```
+ */
 export interface UdpHandler extends ShardMessageHook {
   /**
    * One datagram. `data` may be reused after this call returns (the batched path hands out views into
@@ -131,7 +292,20 @@ export interface UdpHandler extends ShardMessageHook {
   setup?(context: ShardContext): void | Promise<void>;
 }
 
-/** Types a UDP handler module's default export. */
+/**
+ * Types a UDP handler module's default export.
+ *
+ * @example
+ * ```ts
+ * // echo-udp.ts: engine.udp({ ports: [5300], handler: new URL('./echo-udp.js', import.meta.url) })
+ * import { defineUdpHandler } from 'sockshard';
+ * export default defineUdpHandler({
+ *   message(data, peer, context) {
+ *     context.reply(peer, data); // copies `data`, which is only valid during this call
+ *   },
+ * });
+ * ```
+ */
 export function defineUdpHandler<T extends UdpHandler>(handler: T): T {
   return handler;
 }
@@ -140,6 +314,16 @@ export function defineUdpHandler<T extends UdpHandler>(handler: T): T {
  * ICMP packets routed to this shard: echo replies and requests by identifier (this shard's range),
  * destination-unreachable and time-exceeded by the port in the quoted UDP/TCP header (the shard that owns
  * that port). Each packet is a zero-copy view into a ring, valid only during the call.
+ *
+ * @example
+ * ```ts
+ * import { defineIcmpHandler } from 'sockshard';
+ * export default defineIcmpHandler({
+ *   echoReply(packet) {
+ *     console.log(`reply from ${packet.source}, sequence ${packet.sequence}`);
+ *   },
+ * });
+ * ```
  */
 export interface IcmpHandler extends ShardMessageHook {
   echoReply?(packet: EchoPacket, context: ShardContext): void;
@@ -150,7 +334,20 @@ export interface IcmpHandler extends ShardMessageHook {
   setup?(context: ShardContext): void | Promise<void>;
 }
 
-/** Types an ICMP handler module's default export. */
+/**
+ * Types an ICMP handler module's default export.
+ *
+ * @example
+ * ```ts
+ * // unreachables.ts: engine.icmp({ handler: new URL('./unreachables.js', import.meta.url) })
+ * import { defineIcmpHandler } from 'sockshard';
+ * export default defineIcmpHandler({
+ *   unreachable(packet, { shardId }) {
+ *     console.log(`shard ${shardId}: ${packet.source} says port ${packet.quotedDestinationPort} is unreachable`);
+ *   },
+ * });
+ * ```
+ */
 export function defineIcmpHandler<T extends IcmpHandler>(handler: T): T {
   return handler;
 }

@@ -1,4 +1,26 @@
-export { type CloseOptions, createEngine, Engine, type EngineEvents } from './engine/engine.js';
+/**
+ * sockshard: a multi-core socket engine for Node.js. `createEngine()` makes the engine (in the coordinator,
+ * your main thread); handler modules, typed with the `define...Handler` helpers, run in every shard. The
+ * SharedArrayBuffer ring the threads talk through is its own entry point, `sockshard/ring`.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ shards: 2 });
+ * engine.tcp({ port: 0, handler: new URL('./echo.js', import.meta.url) });
+ * await engine.start();
+ * console.log(engine.addresses());
+ * await engine.close();
+ * ```
+ * @module
+ */
+export {
+  type CloseOptions,
+  createEngine,
+  Engine,
+  type EngineEvents,
+  type ListenerAddress,
+} from './engine/engine.js';
 export type {
   EngineStats,
   EngineTotals,
@@ -14,13 +36,40 @@ export type {
   HandlerModule,
   HttpOptions,
   IcmpOptions,
-  ResolvedEngineOptions,
   RestartPolicy,
   TcpOptions,
   UdpOptions,
 } from './engine/options.js';
 export type { EngineState, ShardState } from './engine/supervisor.js';
-export * from './errors.js';
+export {
+  AdoptError,
+  ControlRingFullError,
+  EngineFailedError,
+  EngineStateError,
+  HandlerError,
+  HandlerLoadError,
+  IcmpIdentifiersExhaustedError,
+  IcmpPermissionError,
+  IcmpUnavailableError,
+  InvalidOptionError,
+  NativeAddonUnavailableError,
+  OffloadError,
+  OffloadTimeoutError,
+  OffloadUnavailableError,
+  RingLayoutError,
+  RingRangeError,
+  RingRecordTooLargeError,
+  RingStateError,
+  type SerializedError,
+  ShardExitError,
+  ShardMessageTooLargeError,
+  ShardRestartBudgetError,
+  SockshardError,
+  type SockshardErrorContext,
+  SyscallError,
+  type SyscallErrorContext,
+  UnknownShardError,
+} from './errors.js';
 export {
   defineHttpHandler,
   defineIcmpHandler,
@@ -37,6 +86,7 @@ export {
   type UdpHandler,
   type UdpPeer,
 } from './handler.js';
+// The key types of IcmpStats' `routed` and `dropped` counters.
 export type { IcmpDropReason, RoutedKind } from './icmp/demux.js';
 export {
   EchoPacket,
@@ -48,5 +98,5 @@ export {
 export type { IcmpParseFailure } from './icmp/parse.js';
 export type { PingOptions, PingResult, ProbeOutcome, ProbeStatus } from './icmp/ping-options.js';
 export type { PingStatisticsSummary, RttSummary } from './icmp/ping-statistics.js';
-export type { OffloadSettings } from './protocol.js';
-export * from './ring/index.js';
+// ShardStats.controlRing; the ring itself is `sockshard/ring`.
+export type { RingStats } from './ring/index.js';

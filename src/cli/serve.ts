@@ -48,7 +48,7 @@ export async function serveExample(name: string, start: StartExample, flags: Ser
   process.once('SIGINT', announceClose);
   process.once('SIGTERM', announceClose);
 
-  const { shards } = engine.options;
+  const { shards } = engine;
   console.log(`${name} listening on ${exampleUrl(running)} with ${shards} shard${shards === 1 ? '' : 's'}`);
   const metricsPort = engine.metricsPort();
   if (metricsPort !== undefined) console.log(`metrics on http://${running.host}:${metricsPort}/metrics`);

@@ -31,6 +31,15 @@ import type { ShardHandle } from './shard-handle.js';
 import type { EngineState, ShardState } from './supervisor.js';
 import type { UdpBinding } from './udp-binder.js';
 
+/**
+ * One shard's counters, read from shared memory.
+ *
+ * @example
+ * ```ts
+ * const { shards } = engine.stats();
+ * for (const shard of shards) console.log(shard.shardId, shard.alive, shard.connections, shard.restarts);
+ * ```
+ */
 export interface ShardStats {
   readonly shardId: number;
   /** What supervision says of it: serving, restarting, given up, ... (see ShardState). */
@@ -76,7 +85,14 @@ export interface ShardStats {
   readonly controlRing: RingStats;
 }
 
-/** One UDP port, summed over the shards that serve it. */
+/**
+ * One UDP port, summed over the shards that serve it.
+ *
+ * @example
+ * ```ts
+ * for (const port of engine.udpPorts()) console.log(port.port, port.io, port.datagramsIn, port.kernelDrops);
+ * ```
+ */
 export interface UdpPortStats {
   readonly listenerId: number;
   readonly port: number;
@@ -102,6 +118,15 @@ export interface UdpPortStats {
   readonly peerUnreachable: number;
 }
 
+/**
+ * A TCP or HTTP listener's counters, from the coordinator's acceptor.
+ *
+ * @example
+ * ```ts
+ * const [listener] = engine.stats().listeners;
+ * console.log(listener?.accepted, listener?.dropped, listener?.refusedMaxConnections);
+ * ```
+ */
 export interface ListenerStats {
   readonly id: number;
   readonly kind: 'tcp' | 'http';
@@ -124,10 +149,29 @@ export interface ListenerStats {
   readonly acceptErrors: number;
 }
 
-/** Every shard's counters summed. */
+/**
+ * Every shard's counters summed.
+ *
+ * @example
+ * ```ts
+ * const { total } = engine.stats();
+ * console.log(`${total.connections} open, ${total.requests} requests, ${total.handlerErrors} handler errors`);
+ * ```
+ */
 export type EngineTotals = Omit<ShardStats, 'shardId' | 'state' | 'alive' | 'controlRing'>;
 
-/** A snapshot read from shared memory: no message goes to any shard. */
+/**
+ * A snapshot read from shared memory: no message goes to any shard.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ shards: 2 });
+ * engine.http({ port: 8080, handler: './app.js' });
+ * await engine.start();
+ * setInterval(() => console.log(JSON.stringify(engine.stats().total)), 1_000).unref();
+ * ```
+ */
 export interface EngineStats {
   /** The engine's state (as `engine.state`): serving, degraded, failed, ... */
   readonly state: EngineState;

@@ -59,7 +59,18 @@ import {
 } from './udp-binder.js';
 import { readUdpDrops } from './udp-kernel-drops.js';
 
-/** The engine's events. 'error' is only emitted when someone listens for it (see `Engine`). */
+/**
+ * The engine's events. 'error' is only emitted when someone listens for it (see `Engine`).
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.on('error', (error) => console.error(error.code, error.message));
+ * engine.on('handler-error', (error) => console.error(error.listenerId, error.message));
+ * engine.on('shard-exit', (shardId, exitCode) => console.warn(`shard ${shardId} exited: ${exitCode}`));
+ * ```
+ */
 export interface EngineEvents {
   /**
    * Something failed that the engine survived and that is not a handler's fault: an accept error
@@ -83,6 +94,34 @@ export interface EngineEvents {
   close: [];
 }
 
+/**
+ * A TCP or HTTP listener's address, from `engine.addresses()`.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.http({ port: 0, handler: './app.js' });
+ * await engine.start();
+ * const [{ host, port }] = engine.addresses();
+ * console.log(`http://${host}:${port}/`);
+ * ```
+ */
+export interface ListenerAddress {
+  /** The listener's id: the order of the `engine.tcp()`, `.http()`, `.udp()` and `.icmp()` calls, from 0. */
+  readonly id: number;
+  readonly kind: 'tcp' | 'http';
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ *
+ * @example
+ * ```ts
+ * process.once('SIGTERM', () => void engine.close({ timeoutMs: 10_000 }));
+ * ```
+ */
 export interface CloseOptions {
   /** How long shards may take to let in-flight work finish before the rest is destroyed. Default 5000. */
   readonly timeoutMs?: number;
@@ -121,7 +160,7 @@ interface Listener {
  * ```
  */
 export class Engine extends EventEmitter<EngineEvents> {
-  readonly options: ResolvedEngineOptions;
+  readonly #options: ResolvedEngineOptions;
   readonly #listeners: Listener[] = [];
   readonly #udpListeners: ResolvedUdpListener[] = [];
   readonly #udpBindings: UdpBinding[] = [];
@@ -144,13 +183,13 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   constructor(options: EngineOptions = {}) {
     super();
-    this.options = resolveEngineOptions(options);
-    const { resourceLimits, limits } = this.options;
+    this.#options = resolveEngineOptions(options);
+    const { resourceLimits, limits } = this.#options;
     this.#workerOptions = {
       maxConnections: limits.maxConnectionsPerShard,
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
     };
-    this.#supervisor = new Supervisor(this.options.restart, this.options.shards, {
+    this.#supervisor = new Supervisor(this.#options.restart, this.#options.shards, {
       running: () => this.#state === 'running',
       respawn: (dead, spare) => this.#respawn(dead, spare),
       giveUp: (dead) => this.#giveUp(dead),
@@ -159,6 +198,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       workerOptions: this.#workerOptions,
       report: (error) => this.#report(error),
     });
+  }
+
+  /** How many shards this engine runs (the `shards` option, or its default: `os.availableParallelism()`). */
+  get shards(): number {
+    return this.#options.shards;
   }
 
   /** Adds a plain TCP listener; every connection goes to the handler module's `connection()`. */
@@ -179,7 +223,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   icmp(options: IcmpOptions = {}): this {
     this.#idle('icmp');
     if (this.#icmpListener !== undefined) throw new EngineStateError('engine.icmp() may be called once');
-    this.#icmpListener = resolveIcmpListener(this.#nextListenerId(), this.options.shards, options);
+    this.#icmpListener = resolveIcmpListener(this.#nextListenerId(), this.#options.shards, options);
     return this;
   }
 
@@ -234,7 +278,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         // First: without CAP_NET_RAW this throws before anything has started.
         this.#icmp = new IcmpRouter(
           this.#icmpListener,
-          this.options.shards,
+          this.#options.shards,
           (port) => this.#udpOwners.get(port) ?? -1,
           (error) => this.#report(error),
         );
@@ -254,7 +298,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
         else await this.#listenHere(listener, handoff);
       }
-      const { metrics, handleSignals } = this.options;
+      const { metrics, handleSignals } = this.#options;
       if (metrics !== undefined) {
         this.#metrics = await startMetricsServer(metrics.host, metrics.port, () => this.stats());
       }
@@ -272,7 +316,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   #spawnShards(): void {
-    const { shards, controlRingBytes, meshRingBytes } = this.options;
+    const { shards, controlRingBytes, meshRingBytes } = this.#options;
     const counters = createShardCounters(shards);
     const addresses = createAddressTable(shards);
     const udpPorts = this.#udpListeners.reduce((total, listener) => total + listener.ports.length, 0);
@@ -282,7 +326,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       stream: this.#listeners.map(({ config }) => config),
       udp: this.#udpListeners,
       icmp: this.#icmpListener,
-      maxConnectionsPerShard: this.options.limits.maxConnectionsPerShard,
+      maxConnectionsPerShard: this.#options.limits.maxConnectionsPerShard,
     });
     // mesh[i][j]: the ring from shard i to shard j.
     const mesh = Array.from({ length: shards }, (_, from) =>
@@ -305,7 +349,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         meshIn,
         listeners: specs,
         ...(this.#icmp === undefined ? {} : { icmp: this.#icmp.shardInit(shardId) }),
-        ...(this.options.offload === undefined ? {} : { offload: this.options.offload }),
+        ...(this.#options.offload === undefined ? {} : { offload: this.#options.offload }),
       };
       this.#inits.push(init);
       this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#workerOptions));
@@ -396,7 +440,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       config,
       this.#shards,
       createBalancer(config.balance, this.#shards),
-      this.options.limits,
+      this.#options.limits,
       (error) => this.#report(error),
     );
     listener.acceptor = acceptor;
@@ -406,7 +450,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** The handoff path this Node supports and the options ask for. */
   async #handoff(): Promise<'native' | 'transfer'> {
-    const wanted = this.options.handoff;
+    const wanted = this.#options.handoff;
     if (wanted === 'native') return 'native';
     const supported = await canTransferSockets();
     if (wanted === 'auto') return supported ? 'transfer' : 'native';
@@ -436,9 +480,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     return listening;
   }
 
-  /** The TCP and HTTP listeners with their bound ports (the kernel's picks for port 0); UDP: `udpPorts()`. */
-  addresses(): ListenerStats[] {
-    return this.#listeners.map((listener) => listener.stats);
+  /**
+   * Where the TCP and HTTP listeners listen: their bound ports are the kernel's picks for port 0 once
+   * `start()` has resolved. Their counters are in `stats().listeners`; UDP ports are in `udpPorts()`.
+   */
+  addresses(): ListenerAddress[] {
+    return this.#listeners.map(({ config, port }) => ({
+      id: config.id,
+      kind: config.kind,
+      host: config.host,
+      port,
+    }));
   }
 
   /**
@@ -466,7 +518,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** The bound UDP ports (the kernel's picks for port 0) with their owning shards and counters. */
   udpPorts(): UdpPortStats[] {
-    const shards = this.options.shards;
+    const shards = this.#options.shards;
     const drops = this.#udpBindings.length === 0 ? new Map<string, number>() : readUdpDrops();
     return this.#udpBindings.map((binding) => udpPortStats(binding, this.#udpCounters, shards, drops));
   }
@@ -495,7 +547,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   readonly #onSignal = (): void => {
-    void this.close({ timeoutMs: this.options.closeTimeoutMs });
+    void this.close({ timeoutMs: this.#options.closeTimeoutMs });
   };
 
   /** The port of the Prometheus endpoint (`metrics` option), once started. */
@@ -549,7 +601,17 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 }
 
-/** Creates an engine; add listeners, then `await engine.start()`. */
+/**
+ * Creates an engine; add listeners, then `await engine.start()`.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ shards: 2 });
+ * engine.tcp({ port: 7000, handler: new URL('./echo.js', import.meta.url) });
+ * await engine.start();
+ * ```
+ */
 export function createEngine(options: EngineOptions = {}): Engine {
   return new Engine(options);
 }

@@ -1,6 +1,6 @@
 import type { SockshardError } from '../errors.js';
 import { systemClock } from '../icmp/clock.js';
-import { IcmpDemux, type IcmpDemuxCounters, shardIdentifierRange } from '../icmp/demux.js';
+import { IcmpDemux, type IcmpDropReason, type RoutedKind, shardIdentifierRange } from '../icmp/demux.js';
 import { formatIpv4 } from '../ip-address.js';
 import {
   ICMP_PACKET_HEADER_BYTES,
@@ -13,8 +13,24 @@ import { createRing, RingConsumer, RingProducer } from '../ring/index.js';
 import { IcmpSocket } from './icmp-socket.js';
 import type { ResolvedIcmpListener } from './options.js';
 
-/** ICMP as the coordinator sees it: what the demultiplexer did, and the raw socket's sends. */
-export interface IcmpStats extends IcmpDemuxCounters {
+/**
+ * ICMP as the coordinator sees it: what the demultiplexer did, and the raw socket's sends.
+ *
+ * @example
+ * ```ts
+ * const icmp = engine.stats().icmp;
+ * if (icmp !== undefined) console.log(icmp.received, icmp.routed.echoReply, icmp.dropped['own-request']);
+ * ```
+ */
+export interface IcmpStats {
+  /** Packets the raw socket received; each was routed to a shard or dropped. */
+  readonly received: number;
+  /** Packets routed to a shard, by kind. */
+  readonly routed: Readonly<Record<RoutedKind, number>>;
+  /** Packets no shard got, by reason (see IcmpDropReason). */
+  readonly dropped: Readonly<Record<IcmpDropReason, number>>;
+  /** Packets routed to each shard, by shard id. */
+  readonly routedToShard: readonly number[];
   /** Packets for a shard whose ring was full: dropped. */
   readonly ringFull: number;
   /** Echo requests sent for the shards, and sends the kernel refused. */

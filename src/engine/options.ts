@@ -15,6 +15,13 @@ import { checkInteger, checkIpLiteral } from '../validate.js';
  * - `hash`: by client IP address, so one client always lands on the same shard (affinity).
  * - `kernel`: no coordinator hop: every shard listens on its own SO_REUSEPORT socket and the kernel spreads
  *   connections by their 4-tuple.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ shards: 4 });
+ * engine.tcp({ port: 6379, handler: './cache.js', balance: 'hash' }); // one client address, one shard
+ * ```
  */
 export type BalanceStrategy = 'least-connections' | 'round-robin' | 'hash' | 'kernel';
 
@@ -25,6 +32,21 @@ export const BALANCE_STRATEGIES: readonly BalanceStrategy[] = [
   'kernel',
 ];
 
+/**
+ * What `createEngine(options)` takes; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({
+ *   shards: 4,
+ *   limits: { maxConnections: 10_000, maxConnectionsPerAddress: 100 },
+ *   restart: { maxRestarts: 5, windowMs: 60_000 },
+ *   metrics: { port: 9100 },
+ *   handleSignals: true,
+ * });
+ * ```
+ */
 export interface EngineOptions {
   /** Shard worker threads. Default: `os.availableParallelism()`. */
   readonly shards?: number;
@@ -76,6 +98,18 @@ export interface EngineOptions {
   readonly resourceLimits?: ResourceLimits;
 }
 
+/**
+ * Caps on open TCP/HTTP connections; 0 or absent means no cap.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ limits: { maxConnections: 10_000, maxConnectionsPerShard: 3_000, maxConnectionsPerAddress: 50 } });
+ * engine.http({ port: 8080, handler: './app.js' });
+ * await engine.start();
+ * console.log(engine.stats().listeners[0]?.refusedPerAddress);
+ * ```
+ */
 export interface ConnectionLimits {
   /** Open connections over all shards. 0 or absent: no cap. */
   readonly maxConnections?: number;
@@ -88,6 +122,17 @@ export interface ConnectionLimits {
   readonly maxConnectionsPerAddress?: number;
 }
 
+/**
+ * How shards that die are restarted: at once the first time in a window, then after a back-off that doubles
+ * from `backoffMs` up to `maxBackoffMs`, at most `maxRestarts` times per `windowMs` (defaults 5 per 60 s,
+ * 100 ms, 5 s); past that the shard stays down and the engine reports ShardRestartBudgetError.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ restart: { maxRestarts: 10, windowMs: 10_000, backoffMs: 50, spare: false } });
+ * ```
+ */
 export interface RestartPolicy {
   readonly maxRestarts?: number;
   readonly windowMs?: number;
@@ -100,9 +145,29 @@ export interface RestartPolicy {
   readonly spare?: boolean;
 }
 
-/** A handler module: a `file:` URL, or a path (relative paths resolve against the current directory). */
+/**
+ * A handler module: a `file:` URL, or a path (relative paths resolve against the current directory).
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.tcp({ port: 7000, handler: new URL('./echo.js', import.meta.url) }); // next to this file
+ * engine.tcp({ port: 7001, handler: 'dist/handlers/echo.js' }); // against process.cwd()
+ * ```
+ */
 export type HandlerModule = URL | string;
 
+/**
+ * What `engine.tcp(options)` takes.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.tcp({ host: '::', port: 7000, handler: './echo.js', balance: 'round-robin', idleTimeoutMs: 30_000 });
+ * ```
+ */
 export interface TcpOptions {
   /** An IP address literal to listen on. Default `127.0.0.1`; `::` is dual-stack, `::1` IPv6 loopback. */
   readonly host?: string;
@@ -117,6 +182,18 @@ export interface TcpOptions {
   readonly idleTimeoutMs?: number;
 }
 
+/**
+ * What `engine.http(options)` takes: a TCP listener's options and node:http's server settings
+ * (`keepAliveTimeout`, `headersTimeout`, `requestTimeout`, `maxHeaderSize`, `maxRequestsPerSocket`,
+ * `connectionsCheckingInterval`).
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.http({ port: 8080, handler: './app.js', keepAliveTimeout: 5_000, headersTimeout: 10_000 });
+ * ```
+ */
 export interface HttpOptions extends TcpOptions, HttpServerSettings {}
 
 export interface ResolvedEngineOptions {
@@ -133,6 +210,17 @@ export interface ResolvedEngineOptions {
   readonly offload?: OffloadSettings;
 }
 
+/**
+ * What `engine.udp(options)` takes.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine({ shards: 2 });
+ * engine.udp({ ports: { from: 5300, to: 5303 }, handler: './dns.js', io: 'batched' }); // 5300, 5302 on shard 0
+ * engine.udp({ ports: [5353], handler: './mdns.js', reusePort: true }); // every shard, the kernel spreads flows
+ * ```
+ */
 export interface UdpOptions {
   /** An IP address literal. Default `127.0.0.1`; an IPv6 host serves IPv6 (`::` dual-stack unless ipv6Only). */
   readonly host?: string;
@@ -400,6 +488,16 @@ function udpIo(io: UdpOptions['io']): 'dgram' | 'batched' {
   return nativeAvailable() ? 'batched' : 'dgram';
 }
 
+/**
+ * What `engine.icmp(options)` takes; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from 'sockshard';
+ * const engine = createEngine();
+ * engine.icmp({ handler: new URL('./unreachables.js', import.meta.url), ratePerSecond: 10_000 });
+ * ```
+ */
 export interface IcmpOptions {
   /** A handler module for the ICMP packets routed to each shard; optional: ctx.ping() works without one. */
   readonly handler?: HandlerModule;

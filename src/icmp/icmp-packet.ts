@@ -33,6 +33,19 @@ import {
   UNREACHABLE_FRAGMENTATION_NEEDED,
 } from './layout.js';
 
+/**
+ * What an ICMP packet is: its `kind`, by type.
+ *
+ * @example
+ * ```ts
+ * import { defineIcmpHandler } from 'sockshard';
+ * export default defineIcmpHandler({
+ *   other(packet) {
+ *     console.log(packet.kind, packet.type, packet.code); // 'other', e.g. 5 (redirect), 1
+ *   },
+ * });
+ * ```
+ */
 export type IcmpKind = 'echoReply' | 'echoRequest' | 'unreachable' | 'timeExceeded' | 'other';
 
 /** Transport bytes needed to read both ports of a quoted UDP or TCP header. */
@@ -115,7 +128,19 @@ abstract class IcmpView {
   }
 }
 
-/** Echo request (type 8) or echo reply (type 0). */
+/**
+ * Echo request (type 8) or echo reply (type 0).
+ *
+ * @example
+ * ```ts
+ * import { defineIcmpHandler } from 'sockshard';
+ * export default defineIcmpHandler({
+ *   echoRequest(packet) {
+ *     console.log(`${packet.source} pings us: id ${packet.identifier}, ${packet.dataLength} data bytes`);
+ *   },
+ * });
+ * ```
+ */
 export class EchoPacket extends IcmpView {
   readonly kind: 'echoRequest' | 'echoReply';
 
@@ -150,6 +175,16 @@ export class EchoPacket extends IcmpView {
 /**
  * Destination unreachable (type 3) or time exceeded (type 11): the header of the datagram that failed, and
  * the first bytes of its payload, which name the UDP / TCP ports or the echo identifier it carried.
+ *
+ * @example
+ * ```ts
+ * import { defineIcmpHandler } from 'sockshard';
+ * export default defineIcmpHandler({
+ *   timeExceeded(packet) {
+ *     console.log(`${packet.source}: TTL ran out for a packet to ${packet.quotedDestination}`);
+ *   },
+ * });
+ * ```
  */
 export class IcmpErrorPacket extends IcmpView {
   readonly kind: 'unreachable' | 'timeExceeded';
@@ -249,9 +284,30 @@ export class IcmpErrorPacket extends IcmpView {
   }
 }
 
-/** Any other well-formed ICMP message (timestamp, redirect, parameter problem, ...). */
+/**
+ * Any other well-formed ICMP message (timestamp, redirect, parameter problem, ...).
+ *
+ * @example
+ * ```ts
+ * import { defineIcmpHandler } from 'sockshard';
+ * export default defineIcmpHandler({
+ *   other(packet) {
+ *     if (packet.type === 5) console.log(`redirect from ${packet.source}`);
+ *   },
+ * });
+ * ```
+ */
 export class OtherIcmpPacket extends IcmpView {
   readonly kind = 'other' as const;
 }
 
+/**
+ *
+ * @example
+ * ```ts
+ * import { defineIcmpHandler, type IcmpPacket } from 'sockshard';
+ * const log = (packet: IcmpPacket) => console.log(packet.kind, packet.source);
+ * export default defineIcmpHandler({ echoReply: log, unreachable: log, other: log });
+ * ```
+ */
 export type IcmpPacket = EchoPacket | IcmpErrorPacket | OtherIcmpPacket;

@@ -7,10 +7,27 @@ import { checkInteger } from '../validate.js';
 import { DEFAULT_ECHO_DATA, MAX_ECHO_DATA } from './layout.js';
 import type { PingStatisticsSummary } from './ping-statistics.js';
 
-/** A probe answered, answered again, unanswered in time, or answered with an ICMP error. */
+/**
+ * A probe answered, answered again, unanswered in time, or answered with an ICMP error.
+ *
+ * @example
+ * ```ts
+ * await context.ping('127.0.0.1', { onProbe: ({ status }) => status === 'timeout' && console.warn('lost one') });
+ * ```
+ */
 export type ProbeStatus = 'reply' | 'duplicate' | 'timeout' | 'error';
 
-/** What became of one probe (passed to `onProbe`). */
+/**
+ * What became of one probe (passed to `onProbe`).
+ *
+ * @example
+ * ```ts
+ * const result = await context.ping('127.0.0.1', {
+ *   count: 3,
+ *   onProbe: (probe) => console.log(probe.status, probe.sequence, probe.rttMs),
+ * });
+ * ```
+ */
 export interface ProbeOutcome {
   readonly status: ProbeStatus;
   readonly serial: number;
@@ -24,6 +41,18 @@ export interface ProbeOutcome {
   readonly icmpCode: number;
 }
 
+/**
+ * What `context.ping(host, options)` takes; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { defineHttpHandler } from 'sockshard';
+ * export default defineHttpHandler(async (request, response, context) => {
+ *   const result = await context.ping('127.0.0.1', { count: 5, intervalMs: 200, timeoutMs: 500, size: 56 });
+ *   response.end(`${result.lossPercent}% loss, avg ${result.rtt?.avgMs} ms\n`);
+ * });
+ * ```
+ */
 export interface PingOptions {
   /** Probes to send (default 4); `Infinity` pings until cancelled. */
   readonly count?: number;
@@ -40,6 +69,15 @@ export interface PingOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What `context.ping()` resolves with: ping's statistics, and the ping's target and identifier.
+ *
+ * @example
+ * ```ts
+ * const result = await context.ping('127.0.0.1', { count: 4 });
+ * console.log(result.target, result.transmitted, result.received, result.rtt?.mdevMs);
+ * ```
+ */
 export interface PingResult extends PingStatisticsSummary {
   readonly target: string;
   readonly identifier: number;
@@ -48,6 +86,16 @@ export interface PingResult extends PingStatisticsSummary {
   readonly cancelled: boolean;
 }
 
+/**
+ *
+ * @example
+ * ```ts
+ * // PingTracker.start() returns one; ctx.ping() awaits its result.
+ * const session = tracker.start('127.0.0.1', { count: Infinity, intervalMs: 1_000 });
+ * setTimeout(() => session.cancel(), 10_000);
+ * console.log(await session.result);
+ * ```
+ */
 export interface PingSession {
   readonly target: string;
   readonly identifier: number;

@@ -21,6 +21,14 @@ const PERCENT = 100;
 /** `%g` prints 6 significant digits. */
 const G_DIGITS = 6;
 
+/**
+ *
+ * @example
+ * ```ts
+ * const { rtt } = await context.ping('127.0.0.1');
+ * if (rtt !== null) console.log(`rtt min/avg/max/mdev = ${rtt.minMs}/${rtt.avgMs}/${rtt.maxMs}/${rtt.mdevMs} ms`);
+ * ```
+ */
 export interface RttSummary {
   /** Milliseconds, from whole microseconds (what iputils prints as `%ld.%03ld`). */
   readonly minMs: number;
@@ -29,6 +37,14 @@ export interface RttSummary {
   readonly mdevMs: number;
 }
 
+/**
+ *
+ * @example
+ * ```ts
+ * const summary = await context.ping('127.0.0.1', { count: 10 });
+ * console.log(`${summary.transmitted} sent, ${summary.received} received, ${summary.lossPercent}% loss`);
+ * ```
+ */
 export interface PingStatisticsSummary {
   readonly transmitted: number;
   /** Replies, duplicates excluded. */

@@ -1,3 +1,10 @@
+/**
+ * `sockshard/ring`: the single-producer single-consumer byte ring over a SharedArrayBuffer that sockshard's
+ * threads talk through, usable on its own between any two threads. Its errors are sockshard's
+ * (`SockshardError`s with a stable `code`), re-exported here.
+ */
+
+export { RingLayoutError, RingRangeError, RingRecordTooLargeError, RingStateError } from '../errors.js';
 export {
   attachRing,
   createRing,

@@ -52,7 +52,7 @@ describe('connection limits', () => {
     const engine = await limitedEngine({ maxConnections: 10 });
     const results = await attempts(portOf(engine), 15);
     expect(results.map((r) => r.served)).toEqual([...Array(10).fill(true), ...Array(5).fill(false)]);
-    expect(engine.addresses()[0]!.refusedMaxConnections).toBe(5);
+    expect(engine.stats().listeners[0]!.refusedMaxConnections).toBe(5);
     await Promise.all(results.slice(0, 3).map(({ socket }) => hangUp(socket)));
     while (engine.stats().total.connections > 7) await new Promise((resolve) => setTimeout(resolve, 5));
     expect((await attempts(portOf(engine), 4)).map((r) => r.served)).toEqual([true, true, true, false]);
@@ -63,7 +63,7 @@ describe('connection limits', () => {
     const results = await attempts(portOf(engine), 8);
     expect(results.filter((r) => r.served)).toHaveLength(6);
     expect(engine.stats().shards.map((s) => s.connections)).toEqual([3, 3]);
-    expect(engine.addresses()[0]!.refusedShardsFull).toBe(2);
+    expect(engine.stats().listeners[0]!.refusedShardsFull).toBe(2);
   });
 
   it('maxConnectionsPerAddress caps one client address, not the others', async () => {
@@ -72,7 +72,7 @@ describe('connection limits', () => {
     expect(greedy.map((r) => r.served)).toEqual([true, true, true, true, false, false]);
     const other = await attempts(portOf(engine), 2, '127.0.0.3');
     expect(other.every((r) => r.served)).toBe(true);
-    expect(engine.addresses()[0]!.refusedPerAddress).toBe(2);
+    expect(engine.stats().listeners[0]!.refusedPerAddress).toBe(2);
     // Closing one of the greedy client's connections lets it open one more.
     await hangUp(greedy[0]!.socket);
     while (engine.stats().total.connections > 5) await new Promise((resolve) => setTimeout(resolve, 5));
