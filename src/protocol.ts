@@ -285,6 +285,22 @@ export const UDP_SEND_ERRORS = 6;
 export const UDP_PEER_UNREACHABLE = 7;
 export const UDP_COUNTER_WORDS = 8;
 
+/** The counts a UDP port publishes to its line (all but PEER_UNREACHABLE), by name. */
+export interface UdpPortCounts {
+  /** Every datagram received, the oversized ones included, and their bytes. */
+  readonly datagramsIn: number;
+  readonly bytesIn: number;
+  /** Datagrams the kernel took for sending (replies and sends), and their bytes. */
+  readonly datagramsOut: number;
+  readonly bytesOut: number;
+  /** Received datagrams longer than maxDatagram: dropped before the handler. */
+  readonly oversized: number;
+  /** Handler throws and rejections. */
+  readonly handlerErrors: number;
+  /** Sends that failed or were dropped (unreachable peer, no buffer space, ...), and errors the kernel reported about earlier sends. */
+  readonly sendErrors: number;
+}
+
 export function createUdpCounters(ports: number, shards: number): SharedArrayBuffer {
   return new SharedArrayBuffer(
     Math.max(1, ports * shards) * UDP_COUNTER_WORDS * Float64Array.BYTES_PER_ELEMENT,

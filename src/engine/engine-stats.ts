@@ -21,6 +21,7 @@ import {
   UDP_OVERSIZED,
   UDP_PEER_UNREACHABLE,
   UDP_SEND_ERRORS,
+  type UdpPortCounts,
   udpCounterBase,
 } from '../protocol.js';
 import { type RingStats, readRingStats } from '../ring/index.js';
@@ -93,7 +94,7 @@ export interface ShardStats {
  * for (const port of engine.udpPorts()) console.log(port.port, port.io, port.datagramsIn, port.kernelDrops);
  * ```
  */
-export interface UdpPortStats {
+export interface UdpPortStats extends UdpPortCounts {
   readonly listenerId: number;
   readonly port: number;
   /**
@@ -103,15 +104,6 @@ export interface UdpPortStats {
   readonly shards: readonly number[];
   /** `dgram` (node:dgram) or `batched` (native recvmmsg/sendmmsg). */
   readonly io: 'dgram' | 'batched';
-  readonly datagramsIn: number;
-  readonly bytesIn: number;
-  readonly datagramsOut: number;
-  readonly bytesOut: number;
-  /** Larger than maxDatagram: dropped before the handler. */
-  readonly oversized: number;
-  readonly handlerErrors: number;
-  /** Sends the kernel refused (unreachable peer, no buffer space, ...). */
-  readonly sendErrors: number;
   /** Dropped by the kernel before any shard saw them (receive buffer full), from /proc/net/udp. */
   readonly kernelDrops: number;
   /** ICMP unreachables about datagrams this port sent (counted when the engine serves ICMP). */

@@ -4,7 +4,7 @@
  * changes; see there for how slots and serials make 16-bit sequence numbers safe to wrap.
  */
 import { MAX_IDENTIFIER, SEQUENCE_SPACE } from './layout.js';
-import type { PingResult, PingSession, ProbeOutcome, ResolvedPingOptions } from './ping-options.js';
+import type { PingResult, PingSession, ResolvedPingOptions } from './ping-options.js';
 import { PingStatistics, type PingStatisticsSummary } from './ping-statistics.js';
 
 // Slot states of a session's sequence window.
@@ -19,12 +19,7 @@ export class Session implements PingSession {
   readonly address: number;
   readonly identifier: number;
   readonly key: number;
-  readonly count: number;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly size: number;
-  readonly maxInFlight: number;
-  readonly onProbe: ((outcome: ProbeOutcome) => void) | undefined;
+  readonly options: ResolvedPingOptions;
   readonly result: Promise<PingResult>;
   readonly stats = new PingStatistics();
   /** Window slots: one per sequence number that can be outstanding at once. */
@@ -63,12 +58,7 @@ export class Session implements PingSession {
     this.address = address;
     this.identifier = identifier;
     this.key = sessionKey(address, identifier);
-    this.count = options.count;
-    this.intervalMs = options.intervalMs;
-    this.timeoutMs = options.timeoutMs;
-    this.size = options.size;
-    this.maxInFlight = options.maxInFlight;
-    this.onProbe = options.onProbe;
+    this.options = options;
     this.slots = Math.min(options.count, SEQUENCE_SPACE);
     this.state = new Uint8Array(this.slots);
     this.sentAt = new Float64Array(this.slots);

@@ -283,7 +283,7 @@ export class PingTracker {
     const data = fields.data;
     if (
       data !== undefined &&
-      session.size >= SERIAL_DATA &&
+      session.options.size >= SERIAL_DATA &&
       data.length >= SERIAL_DATA &&
       readEchoSerial(data) !== serial % SERIAL_SPACE
     ) {
@@ -393,7 +393,7 @@ export class PingTracker {
     icmpType: number,
     icmpCode: number,
   ): void {
-    const onProbe = session.onProbe;
+    const onProbe = session.options.onProbe;
     if (onProbe === undefined) return;
     const sequence = serial % SEQUENCE_SPACE;
     const from = fromAddress < 0 ? '' : formatIpv4(fromAddress);
@@ -406,8 +406,8 @@ export class PingTracker {
 
   /** Puts a session in the ready queue, or wakes it later, or leaves it to be woken by a resolving probe. */
   #schedule(session: Session, now: number): void {
-    if (session.finished || session.queued || session.nextSerial >= session.count) return;
-    if (session.outstanding >= session.maxInFlight) return;
+    if (session.finished || session.queued || session.nextSerial >= session.options.count) return;
+    if (session.outstanding >= session.options.maxInFlight) return;
     if (session.state[session.nextSerial % session.slots] === OUTSTANDING) return;
     if (session.nextSendAt <= now) {
       session.queued = true;
@@ -457,8 +457,8 @@ export class PingTracker {
       const slot = session.nextSerial % session.slots;
       if (
         session.finished ||
-        session.nextSerial >= session.count ||
-        session.outstanding >= session.maxInFlight ||
+        session.nextSerial >= session.options.count ||
+        session.outstanding >= session.options.maxInFlight ||
         session.state[slot] === OUTSTANDING ||
         session.nextSendAt > now
       ) {
@@ -476,7 +476,7 @@ export class PingTracker {
         identifier: session.identifier,
         sequence: serial % SEQUENCE_SPACE,
         serial,
-        size: session.size,
+        size: session.options.size,
         timestamp: sentAt,
       };
       let accepted: boolean;
@@ -521,12 +521,12 @@ export class PingTracker {
     this.#inFlight++;
     this.counters.sent++;
     if (Number.isNaN(session.expireWakeAt)) {
-      session.expireWakeAt = now + session.timeoutMs;
+      session.expireWakeAt = now + session.options.timeoutMs;
       this.#heap.push({ at: session.expireWakeAt, session, kind: EXPIRE });
     }
     // Keep to the interval without drifting, but never burst to make up for more than one missed interval.
-    let next = session.nextSendAt + session.intervalMs;
-    if (next < now - session.intervalMs) next = now;
+    let next = session.nextSendAt + session.options.intervalMs;
+    if (next < now - session.options.intervalMs) next = now;
     session.nextSendAt = next;
     this.#schedule(session, now);
   }
@@ -540,7 +540,7 @@ export class PingTracker {
         session.expiryHead++;
         continue;
       }
-      const deadline = session.sentAt[slot]! + session.timeoutMs;
+      const deadline = session.sentAt[slot]! + session.options.timeoutMs;
       if (deadline > now) {
         session.expireWakeAt = deadline;
         this.#heap.push({ at: deadline, session, kind: EXPIRE });
@@ -561,7 +561,7 @@ export class PingTracker {
   }
 
   #finishIfDone(session: Session, now: number): void {
-    if (!session.finished && session.nextSerial >= session.count && session.outstanding === 0) {
+    if (!session.finished && session.nextSerial >= session.options.count && session.outstanding === 0) {
       this.#finish(session, now, false);
     }
   }

@@ -13,6 +13,7 @@ import {
   UDP_OVERSIZED,
   UDP_PEER_UNREACHABLE,
   UDP_SEND_ERRORS,
+  type UdpPortCounts,
   type UdpSettings,
 } from '../protocol.js';
 
@@ -39,21 +40,6 @@ export interface UdpPortOptions {
   readonly reportHandlerError: (error: unknown) => void;
   /** A fault of the port itself (a receive error of the batched path), to report. */
   readonly reportFault: (error: unknown) => void;
-}
-
-/** What a UDP port has counted since it opened, as plain numbers (see UDP_* in protocol.ts). */
-export interface UdpPortCounts {
-  /** Every datagram received, the oversized ones included, and their bytes. */
-  readonly datagramsIn: number;
-  readonly bytesIn: number;
-  /** Datagrams the kernel took for sending, and their bytes. */
-  readonly datagramsOut: number;
-  readonly bytesOut: number;
-  /** Received datagrams longer than maxDatagram: dropped before the handler. */
-  readonly oversized: number;
-  readonly handlerErrors: number;
-  /** Sends that failed or were dropped, and errors the kernel reported about earlier sends. */
-  readonly sendErrors: number;
 }
 
 /** Counts from zero, for a port to keep its own. */
