@@ -537,7 +537,7 @@ export class EngineStateError extends SockshardError {
  * import { createEngine, ShardRestartBudgetError } from 'sockshard';
  * const engine = createEngine({ restart: { maxRestarts: 3, windowMs: 60_000 } });
  * engine.on('error', (error) => {
- *   if (error instanceof ShardRestartBudgetError) console.warn(`shard ${error.shardId} stays down; engine is ${engine.state}`)
+ *   if (error instanceof ShardRestartBudgetError) console.warn(`shard ${error.shardId} stays down; engine is ${engine.state}`);
  * });
  * ```
  */

@@ -63,7 +63,7 @@ export interface ShardInit {
   readonly shards: number;
   readonly control: SharedArrayBuffer;
   readonly counters: SharedArrayBuffer;
-  /** Per (UDP port, shard) counters; see UDP_COUNTER_*. */
+  /** Per (UDP port, shard) counters; see UDP_* below. */
   readonly udpCounters: SharedArrayBuffer;
   /** Open connections per client address bucket (see ADDRESS_BUCKETS). */
   readonly addresses: SharedArrayBuffer;

@@ -50,7 +50,7 @@ export const BALANCE_STRATEGIES: readonly BalanceStrategy[] = [
 export interface EngineOptions {
   /** Shard worker threads. Default: `os.availableParallelism()`. */
   readonly shards?: number;
-  /** Bytes in each shard's control ring (handoff records are 16 bytes). Default 64 KiB. */
+  /** Bytes in each shard's control ring (a handoff takes 24 of them until its shard adopts it). Default 64 KiB. */
   readonly controlRingBytes?: number;
   /**
    * How accepted TCP connections reach their shard. `native` (default): the addon accepts and the fd goes

@@ -8,7 +8,7 @@ import { socketInode } from './udp-kernel-drops.js';
 export interface UdpBinding {
   readonly listenerId: number;
   readonly port: number;
-  /** Index of this port's counter lines (see UDP_COUNTER_* in protocol.ts). */
+  /** Index of this port's counter lines (see UDP_* in protocol.ts). */
   readonly portIndex: number;
   /**
    * The shards serving the port, in `kept` order. It changes when a shard is given up (`moveUdpPorts`):

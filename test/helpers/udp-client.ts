@@ -1,6 +1,6 @@
 /**
  * A node:dgram client for the UDP batch tests (not a worker entry; it sits with the UDP fixtures because
- * the tests of the native path and of BatchedUdpPort both use it): numbered, checkable payloads, and
+ * the tests of the native path and of UdpBatchedSocket both use it): numbered, checkable payloads, and
  * echo round trips sent in windows so that loopback never overflows the server's receive buffer.
  */
 import dgram from 'node:dgram';

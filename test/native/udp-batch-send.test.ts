@@ -132,7 +132,7 @@ describe('sendUdpBatch', () => {
   it('with the smallest send buffer, reports exactly what a burst got out (loopback takes it all)', async () => {
     // Linux raises the size to its minimum (about 4.6 KiB). Over loopback this never fills: loopback_xmit
     // orphans each packet, returning its memory to the sender at once, so EAGAIN cannot be provoked here
-    // (BatchedUdpPort's EAGAIN handling is tested with an injected sender).
+    // (UdpBatchedSocket's EAGAIN handling is tested with an injected sender).
     const fd = sender(1);
     const peer = await receiver();
     const size = 60_000;
