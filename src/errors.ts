@@ -38,8 +38,8 @@ function brand(error: Error, code: string, context: SockshardErrorContext): void
  * try {
  *   await engine.start();
  * } catch (error) {
- *   if (error instanceof SockshardError && error.code === 'EADDRINUSE') console.error(`port ${error.port} is taken`);
- *   else throw error;
+ *   if (!(error instanceof SockshardError) || error.code !== 'EADDRINUSE') throw error;
+ *   console.error(`port ${error.port} is taken`);
  * }
  * ```
  */
@@ -262,8 +262,8 @@ export interface SyscallErrorContext {
  * const engine = createEngine();
  * engine.http({ port: 80, handler: './app.js' });
  * await engine.start().catch((error: unknown) => {
- *   if (error instanceof SyscallError && error.code === 'EACCES') console.error(`${error.syscall}: port ${error.port} needs privilege`);
- *   else throw error;
+ *   if (!(error instanceof SyscallError) || error.code !== 'EACCES') throw error;
+ *   console.error(`${error.syscall}: port ${error.port} needs privilege`);
  * });
  * ```
  */
@@ -439,7 +439,7 @@ export class HandlerError extends SockshardError {
  * import { AdoptError, createEngine } from 'sockshard';
  * const engine = createEngine();
  * engine.on('error', (error) => {
- *   if (error instanceof AdoptError) console.error(`shard ${error.shardId} lost a connection: ${error.reason}`);
+ *   if (error instanceof AdoptError) console.error(`shard ${error.shardId}: ${error.reason}`);
  * });
  * ```
  */
@@ -490,7 +490,7 @@ export class ControlRingFullError extends SockshardError {
  * import { createEngine, ShardExitError } from 'sockshard';
  * const engine = createEngine();
  * engine.on('error', (error) => {
- *   if (error instanceof ShardExitError) console.error(`shard ${error.shardId} died (exit ${error.exitCode}); restarting`);
+ *   if (error instanceof ShardExitError) console.error(`shard ${error.shardId} died (${error.exitCode})`);
  * });
  * ```
  */
@@ -537,7 +537,7 @@ export class EngineStateError extends SockshardError {
  * import { createEngine, ShardRestartBudgetError } from 'sockshard';
  * const engine = createEngine({ restart: { maxRestarts: 3, windowMs: 60_000 } });
  * engine.on('error', (error) => {
- *   if (error instanceof ShardRestartBudgetError) console.warn(`shard ${error.shardId} stays down; engine is ${engine.state}`);
+ *   if (error instanceof ShardRestartBudgetError) console.warn(`shard ${error.shardId} stays down (${engine.state})`);
  * });
  * ```
  */

@@ -52,7 +52,7 @@ export interface ShardContext {
   readonly shardId: number;
   /** How many shards the engine runs. */
   readonly shards: number;
-  /** The listener, numbered from 0 in the order `engine.tcp()`, `.http()` and `.udp()` were called. */
+  /** The listener: its number in the order of the `engine.tcp()`, `.http()`, `.udp()`, `.icmp()` calls. */
   readonly listenerId: number;
   /**
    * Sends `data` to a handler on another shard over the ring mesh (one SPSC ring per ordered pair of
@@ -251,7 +251,8 @@ export interface UdpPeer {
  * export default defineUdpHandler({
  *   message(data, peer, context) {
  *     context.reply(peer, data); // from the port it arrived on
- *     context.send(514, '127.0.0.1', new TextEncoder().encode(`${peer.address} on ${context.port}`)); // a log line
+ *     const line = new TextEncoder().encode(`${peer.address} on ${context.port}`);
+ *     context.send(514, '127.0.0.1', line); // to a syslog collector
  *   },
  * });
  * ```
@@ -343,7 +344,7 @@ export interface IcmpHandler extends ShardMessageHook {
  * import { defineIcmpHandler } from 'sockshard';
  * export default defineIcmpHandler({
  *   unreachable(packet, { shardId }) {
- *     console.log(`shard ${shardId}: ${packet.source} says port ${packet.quotedDestinationPort} is unreachable`);
+ *     console.log(`shard ${shardId}: ${packet.source} says ${packet.quotedDestinationPort} is unreachable`);
  *   },
  * });
  * ```

@@ -145,7 +145,7 @@ export function createAddressTable(shards: number): SharedArrayBuffer {
   return new SharedArrayBuffer(shards * ADDRESS_BUCKETS * Int32Array.BYTES_PER_ELEMENT);
 }
 
-/** Shard `shardId`'s ADDRESS_BUCKETS counters in the address table (the coordinator's view and the shard's). */
+/** Shard `shardId`'s ADDRESS_BUCKETS counters in the address table (its own view and the coordinator's). */
 export function addressTableSlice(table: SharedArrayBuffer, shardId: number): Int32Array {
   return new Int32Array(table, shardId * ADDRESS_BUCKETS * Int32Array.BYTES_PER_ELEMENT, ADDRESS_BUCKETS);
 }
@@ -297,7 +297,10 @@ export interface UdpPortCounts {
   readonly oversized: number;
   /** Handler throws and rejections. */
   readonly handlerErrors: number;
-  /** Sends that failed or were dropped (unreachable peer, no buffer space, ...), and errors the kernel reported about earlier sends. */
+  /**
+   * Sends that failed or were dropped (unreachable peer, no buffer space, ...), and errors the kernel
+   * reported about earlier sends.
+   */
   readonly sendErrors: number;
 }
 

@@ -147,7 +147,7 @@ export interface ListenerStats {
  * @example
  * ```ts
  * const { total } = engine.stats();
- * console.log(`${total.connections} open, ${total.requests} requests, ${total.handlerErrors} handler errors`);
+ * console.log(`${total.connections} open, ${total.requests} requests, ${total.handlerErrors} failed`);
  * ```
  */
 export type EngineTotals = Omit<ShardStats, 'shardId' | 'state' | 'alive' | 'controlRing'>;

@@ -39,7 +39,6 @@ import {
   type TcpOptions,
   type UdpOptions,
 } from './options.js';
-
 import {
   EXIT_GRACE_MS,
   type ShardEvents,

@@ -50,7 +50,7 @@ export const BALANCE_STRATEGIES: readonly BalanceStrategy[] = [
 export interface EngineOptions {
   /** Shard worker threads. Default: `os.availableParallelism()`. */
   readonly shards?: number;
-  /** Bytes in each shard's control ring (a handoff takes 24 of them until its shard adopts it). Default 64 KiB. */
+  /** Bytes in each shard's control ring (a handoff takes 24 until it is adopted). Default 64 KiB. */
   readonly controlRingBytes?: number;
   /**
    * How accepted TCP connections reach their shard. `native` (default): the addon accepts and the fd goes
@@ -104,7 +104,9 @@ export interface EngineOptions {
  * @example
  * ```ts
  * import { createEngine } from 'sockshard';
- * const engine = createEngine({ limits: { maxConnections: 10_000, maxConnectionsPerShard: 3_000, maxConnectionsPerAddress: 50 } });
+ * const engine = createEngine({
+ *   limits: { maxConnections: 10_000, maxConnectionsPerShard: 3_000, maxConnectionsPerAddress: 50 },
+ * });
  * engine.http({ port: 8080, handler: './app.js' });
  * await engine.start();
  * console.log(engine.stats().listeners[0]?.refusedPerAddress);
@@ -130,7 +132,9 @@ export interface ConnectionLimits {
  * @example
  * ```ts
  * import { createEngine } from 'sockshard';
- * const engine = createEngine({ restart: { maxRestarts: 10, windowMs: 10_000, backoffMs: 50, spare: false } });
+ * const engine = createEngine({
+ *   restart: { maxRestarts: 10, windowMs: 10_000, backoffMs: 50, spare: false },
+ * });
  * ```
  */
 export interface RestartPolicy {
@@ -165,7 +169,7 @@ export type HandlerModule = URL | string;
  * ```ts
  * import { createEngine } from 'sockshard';
  * const engine = createEngine();
- * engine.tcp({ host: '::', port: 7000, handler: './echo.js', balance: 'round-robin', idleTimeoutMs: 30_000 });
+ * engine.tcp({ host: '::', port: 7000, handler: './echo.js', balance: 'round-robin', idleTimeoutMs: 30e3 });
  * ```
  */
 export interface TcpOptions {
@@ -217,8 +221,10 @@ export interface ResolvedEngineOptions {
  * ```ts
  * import { createEngine } from 'sockshard';
  * const engine = createEngine({ shards: 2 });
- * engine.udp({ ports: { from: 5300, to: 5303 }, handler: './dns.js', io: 'batched' }); // 5300, 5302 on shard 0
- * engine.udp({ ports: [5353], handler: './mdns.js', reusePort: true }); // every shard, the kernel spreads flows
+ * // 5300 and 5302 on shard 0, 5301 and 5303 on shard 1:
+ * engine.udp({ ports: { from: 5300, to: 5303 }, handler: './dns.js', io: 'batched' });
+ * // on every shard, the kernel spreads the flows:
+ * engine.udp({ ports: [5353], handler: './mdns.js', reusePort: true });
  * ```
  */
 export interface UdpOptions {

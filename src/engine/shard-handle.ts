@@ -32,7 +32,6 @@ import {
 } from '../protocol.js';
 import { RingConsumer, RingProducer, readRingStats } from '../ring/index.js';
 import type { Balanced } from './balancer.js';
-
 import { siblingModule, startWorker } from './start-worker.js';
 
 const SHARD_ENTRY = siblingModule('../workers/shard-main.js', import.meta.url);

@@ -12,7 +12,8 @@ import type { PingStatisticsSummary } from './ping-statistics.js';
  *
  * @example
  * ```ts
- * await context.ping('127.0.0.1', { onProbe: ({ status }) => status === 'timeout' && console.warn('lost one') });
+ * const onProbe = ({ status }: ProbeOutcome) => status === 'timeout' && console.warn('lost one');
+ * await context.ping('127.0.0.1', { onProbe });
  * ```
  */
 export type ProbeStatus = 'reply' | 'duplicate' | 'timeout' | 'error';

@@ -26,7 +26,7 @@ const G_DIGITS = 6;
  * @example
  * ```ts
  * const { rtt } = await context.ping('127.0.0.1');
- * if (rtt !== null) console.log(`rtt min/avg/max/mdev = ${rtt.minMs}/${rtt.avgMs}/${rtt.maxMs}/${rtt.mdevMs} ms`);
+ * if (rtt !== null) console.log(`min/avg/max/mdev ${rtt.minMs}/${rtt.avgMs}/${rtt.maxMs}/${rtt.mdevMs} ms`);
  * ```
  */
 export interface RttSummary {
