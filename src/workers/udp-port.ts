@@ -1,7 +1,7 @@
 /**
  * A UDP port as a shard serves it, whichever path does the I/O: `UdpDgramPort` (node:dgram,
  * udp-dgram-port.ts) or `UdpBatchedPort` (native recvmmsg/sendmmsg, udp-batched-port.ts). The UDP
- * listener (udp-listener.ts) picks the path from the listener's `io` setting; the shard only closes ports.
+ * listener (udp-listener.ts) opens each port on the path its `io` setting names, and closes them on a drain.
  */
 import type { UdpContext, UdpHandler } from '../handler.js';
 import {
@@ -36,7 +36,7 @@ export interface UdpPortOptions {
   readonly context: Omit<UdpContext, 'port' | 'reply' | 'send'>;
   /** This (port, shard) pair's line of counters in shared memory. */
   readonly counters: UdpCounterLine;
-  /** A handler's throw or rejection, to report (it has been counted). */
+  /** A handler's throw or rejection, to report (the port has counted it). */
   readonly reportHandlerError: (error: unknown) => void;
   /** A fault of the port itself (a receive error of the batched path), to report. */
   readonly reportFault: (error: unknown) => void;
