@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { createAddressTable, createShardCounters, createUdpCounters, type ShardInit } from '../protocol.js';
 import { createRing } from '../ring/index.js';
+import { checkInteger } from '../validate.js';
 import { Acceptor } from './acceptor.js';
 import { createBalancer } from './balancer.js';
 import {
@@ -527,10 +528,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * and ends every shard. Safe to call more than once.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? 5_000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-      throw new InvalidOptionError('timeoutMs', `must be a non-negative integer, got ${String(timeoutMs)}`);
-    }
+    const timeoutMs = checkInteger('timeoutMs', options.timeoutMs ?? 5_000, 0, 2 ** 31 - 1);
     if (this.#closing !== undefined) return this.#closing;
     if (this.#state === 'idle' || this.#state === 'closed') {
       this.#state = 'closed';

@@ -53,6 +53,7 @@ import {
   SyscallError,
 } from '../errors.js';
 import { parseIpv4 } from '../ip-address.js';
+import { checkInteger } from '../validate.js';
 
 /** The parts of raw-socket 1.8.1 this wrapper uses (it ships no types). */
 interface RawSocketWrap {
@@ -227,17 +228,13 @@ export class IcmpSocket {
     const family = options.family ?? 4;
     if (family !== 4 && family !== 6)
       throw new InvalidOptionError('family', `must be 4 or 6, got ${String(family)}`);
-    const packetBufferSize = options.packetBufferSize ?? DEFAULT_PACKET_BUFFER;
-    if (!Number.isInteger(packetBufferSize) || packetBufferSize < 1) {
-      throw new InvalidOptionError(
-        'packetBufferSize',
-        `must be a positive integer, got ${String(packetBufferSize)}`,
-      );
-    }
-    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-      throw new InvalidOptionError('maxBatch', `must be a positive integer, got ${String(maxBatch)}`);
-    }
+    const packetBufferSize = checkInteger(
+      'packetBufferSize',
+      options.packetBufferSize ?? DEFAULT_PACKET_BUFFER,
+      1,
+      2 ** 30,
+    );
+    const maxBatch = checkInteger('maxBatch', options.maxBatch ?? DEFAULT_MAX_BATCH, 1, 2 ** 20);
     const raw = loadRawSocket();
     let socket: RawSocket;
     try {
@@ -389,9 +386,7 @@ export class IcmpSocket {
 
   /** Sets SO_RCVBUF (bytes) and returns what the kernel granted (Linux reports double the request). */
   setReceiveBufferSize(bytes: number): number {
-    if (!Number.isInteger(bytes) || bytes < 1) {
-      throw new InvalidOptionError('receiveBufferSize', `must be a positive integer, got ${String(bytes)}`);
-    }
+    checkInteger('receiveBufferSize', bytes, 1, 2 ** 30);
     if (this.#closed) throw new IcmpSocketClosedError();
     const { SocketLevel, SocketOption } = this.#raw;
     try {

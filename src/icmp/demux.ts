@@ -19,6 +19,7 @@
 
 import { InvalidOptionError } from '../errors.js';
 import { isLoopbackIpv4 } from '../ip-address.js';
+import { checkInteger } from '../validate.js';
 import type { IcmpPacket } from './icmp-packet.js';
 import { MAX_IDENTIFIER, PROTOCOL_UDP } from './layout.js';
 import { ICMP_PARSE_FAILURES, type IcmpParseFailure, parseIcmp } from './parse.js';
@@ -130,15 +131,8 @@ export class IcmpDemux {
 
   constructor(routes: IcmpRoutes) {
     const { shards, identifierSpan, identifierBase = 0 } = routes;
-    if (!Number.isInteger(shards) || shards < 1) {
-      throw new InvalidOptionError('shards', `must be a positive integer, got ${String(shards)}`);
-    }
-    if (!Number.isInteger(identifierSpan) || identifierSpan < 1) {
-      throw new InvalidOptionError(
-        'identifierSpan',
-        `must be a positive integer, got ${String(identifierSpan)}`,
-      );
-    }
+    checkInteger('shards', shards, 1, MAX_IDENTIFIER + 1);
+    checkInteger('identifierSpan', identifierSpan, 1, MAX_IDENTIFIER + 1);
     if (
       !Number.isInteger(identifierBase) ||
       identifierBase < 0 ||
