@@ -1,18 +1,17 @@
-import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
-import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
+import { childWithout, runWithout } from '../helpers/without-capability.js';
 
 const defer = useTeardown();
-const root = icmpSkipReason === '';
-const needsRoot = icmpSkipNote;
+const withIcmp = testWith(await requirement('raw-icmp'));
+// raw-socket must load (else start() fails with ERR_ICMP_UNAVAILABLE, which is not what that test checks).
+const withoutNetRaw = testWith(await requirement('raw-socket'), childWithout('net_raw'));
 
 /** A line-oriented session with the icmp-probe TCP handler. */
 async function probeSession(port: number) {
@@ -39,78 +38,60 @@ interface PingReply {
 }
 
 describe('ICMP through the coordinator and the rings', () => {
-  it.skipIf(!root)(
-    `pings from two shards at once, each reply reaching the shard that sent the request${needsRoot}`,
-    async () => {
-      const probe = fixtureHandler('icmp-probe.ts');
-      const engine = createEngine({ shards: 2 })
-        .tcp({ port: 0, handler: probe, balance: 'round-robin' })
-        .icmp({ handler: probe });
-      await engine.start();
-      defer(() => engine.close({ timeoutMs: 200 }));
-      const sessions = [await probeSession(portOf(engine)), await probeSession(portOf(engine))];
-      defer(() => {
-        for (const s of sessions) s.socket.destroy();
-      });
-      expect(sessions.map((s) => s.shard).sort()).toEqual([0, 1]);
-      const results = await Promise.all(sessions.map((s) => s.ask<PingReply>('ping 300')));
-      for (const result of results) {
-        expect(result).toMatchObject({ transmitted: 300, received: 300, lossPercent: 0 });
-        expect(result.rtt!.minMs).toBeGreaterThan(0);
-        expect(result.rtt!.maxMs).toBeGreaterThanOrEqual(result.rtt!.avgMs);
-      }
-      expect(results[0]!.identifier).not.toBe(results[1]!.identifier);
-      for (const session of sessions) {
-        const seen = await session.ask<{ identifiers: number[] }>('seen');
-        const own = results.find((r) => r.shardId === session.shard)!.identifier;
-        // Every echo reply this shard's handler saw carried its own identifier: none leaked across.
-        expect(seen.identifiers).toEqual([own]);
-      }
-      const icmp = engine.stats().icmp!;
-      expect(icmp.routedToShard.every((n) => n >= 300)).toBe(true);
-      expect(icmp.dropped['own-request']).toBeGreaterThanOrEqual(600);
-      expect(icmp.sent).toBe(600);
-    },
-  );
-
-  it.skipIf(!root)(
-    `routes a port unreachable to the shard that owns the sending UDP port${needsRoot}`,
-    async () => {
-      const engine = createEngine({ shards: 2 })
-        .udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1 })
-        .icmp();
-      await engine.start();
-      defer(() => engine.close({ timeoutMs: 200 }));
-      const client = await UdpClient.open();
-      defer(() => client.close());
-      const closed = await UdpClient.open();
-      const closedPort = closed.socket.address().port;
-      await closed.close();
-      const port = engine.udpPorts()[0]!.port;
-      for (let i = 0; i < 5; i++) client.send(`unreachable:${closedPort}`, port);
-      const deadline = Date.now() + 3_000;
-      while (engine.udpPorts()[0]!.peerUnreachable < 5 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(engine.udpPorts()[0]!.peerUnreachable).toBe(5);
-      const icmp = engine.stats().icmp!;
-      expect(icmp.routed.unreachable).toBe(5);
-      expect(icmp.routedToShard[1]).toBe(5);
-      expect(icmp.routedToShard[0]).toBe(0);
-    },
-  );
-
-  it(`fails start() whole without CAP_NET_RAW, saying what it needs${icmpSkipNote}`, async () => {
-    if (!root) return;
-    const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-    const script = fileURLToPath(new URL('../fixtures/engine-icmp-unprivileged.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, [tsx, script], {
-      uid: 65_534,
-      gid: 65_534,
-      env: { ...process.env, HOME: '/tmp' },
-      timeout: 20_000,
+  withIcmp('pings from two shards at once, each reply reaching the shard that sent the request', async () => {
+    const probe = fixtureHandler('icmp-probe.ts');
+    const engine = createEngine({ shards: 2 })
+      .tcp({ port: 0, handler: probe, balance: 'round-robin' })
+      .icmp({ handler: probe });
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const sessions = [await probeSession(portOf(engine)), await probeSession(portOf(engine))];
+    defer(() => {
+      for (const s of sessions) s.socket.destroy();
     });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    expect(sessions.map((s) => s.shard).sort()).toEqual([0, 1]);
+    const results = await Promise.all(sessions.map((s) => s.ask<PingReply>('ping 300')));
+    for (const result of results) {
+      expect(result).toMatchObject({ transmitted: 300, received: 300, lossPercent: 0 });
+      expect(result.rtt!.minMs).toBeGreaterThan(0);
+      expect(result.rtt!.maxMs).toBeGreaterThanOrEqual(result.rtt!.avgMs);
+    }
+    expect(results[0]!.identifier).not.toBe(results[1]!.identifier);
+    for (const session of sessions) {
+      const seen = await session.ask<{ identifiers: number[] }>('seen');
+      const own = results.find((r) => r.shardId === session.shard)!.identifier;
+      // Every echo reply this shard's handler saw carried its own identifier: none leaked across.
+      expect(seen.identifiers).toEqual([own]);
+    }
+    const icmp = engine.stats().icmp!;
+    expect(icmp.routedToShard.every((n) => n >= 300)).toBe(true);
+    expect(icmp.dropped['own-request']).toBeGreaterThanOrEqual(600);
+    expect(icmp.sent).toBe(600);
+  });
+
+  withIcmp('routes a port unreachable to the shard that owns the sending UDP port', async () => {
+    const engine = createEngine({ shards: 2 })
+      .udp({ ports: [0], handler: fixtureHandler('udp-echo.ts'), shardFor: () => 1 })
+      .icmp();
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 200 }));
+    const client = await UdpClient.open();
+    defer(() => client.close());
+    const closed = await UdpClient.open();
+    const closedPort = closed.socket.address().port;
+    await closed.close();
+    const port = engine.udpPorts()[0]!.port;
+    for (let i = 0; i < 5; i++) client.send(`unreachable:${closedPort}`, port);
+    await expect.poll(() => engine.udpPorts()[0]!.peerUnreachable, { timeout: 3_000 }).toBe(5);
+    const icmp = engine.stats().icmp!;
+    expect(icmp.routed.unreachable).toBe(5);
+    expect(icmp.routedToShard[1]).toBe(5);
+    expect(icmp.routedToShard[0]).toBe(0);
+  });
+
+  withoutNetRaw('fails start() whole without CAP_NET_RAW, saying what it needs', async () => {
+    const fixture = new URL('../fixtures/engine-icmp-unprivileged.ts', import.meta.url);
+    const result = (await runWithout('net_raw', fixture)) as {
       code: string;
       message: string;
       online: number;

@@ -1,12 +1,12 @@
 import http from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { HostStatus } from '../../examples/icmp-monitor/monitor.js';
 import { start } from '../../examples/icmp-monitor.js';
-import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 import { useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
-const root = icmpSkipReason === '';
+const withIcmp = testWith(await requirement('raw-icmp'));
 
 function status(
   port: number,
@@ -26,29 +26,26 @@ function status(
 }
 
 describe('examples/icmp-monitor', () => {
-  it.skipIf(!root)(
-    `pings its hosts from both shards and any shard serves the whole table${icmpSkipNote}`,
-    async () => {
-      const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
-      const { engine, port } = await start({ port: 0, hosts, intervalMs: 100, engine: { shards: 2 } });
-      defer(() => engine.close({ timeoutMs: 500 }));
-      const deadline = Date.now() + 5_000;
-      const servedBy = new Set<number>();
-      let table = await status(port);
-      while (Date.now() < deadline && (servedBy.size < 2 || table.hosts.some((h) => 'pending' in h))) {
-        table = await status(port);
-        if (table.hosts.every((h) => !('pending' in h))) servedBy.add(table.servedBy);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      // Both shards answered with the full table, each host measured by its own shard (i % 2).
-      expect([...servedBy].sort()).toEqual([0, 1]);
-      const rows = table.hosts as HostStatus[];
-      expect(rows.map((row) => row.host)).toEqual(hosts);
-      rows.forEach((row, i) => {
-        expect(row.shard).toBe(i % 2);
-        expect(row.received).toBe(row.transmitted);
-        expect(row.transmitted).toBe(3);
-      });
-    },
-  );
+  withIcmp('pings its hosts from both shards and any shard serves the whole table', async () => {
+    const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+    const { engine, port } = await start({ port: 0, hosts, intervalMs: 100, engine: { shards: 2 } });
+    defer(() => engine.close({ timeoutMs: 500 }));
+    const deadline = Date.now() + 5_000;
+    const servedBy = new Set<number>();
+    let table = await status(port);
+    while (Date.now() < deadline && (servedBy.size < 2 || table.hosts.some((h) => 'pending' in h))) {
+      table = await status(port);
+      if (table.hosts.every((h) => !('pending' in h))) servedBy.add(table.servedBy);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Both shards answered with the full table, each host measured by its own shard (i % 2).
+    expect([...servedBy].sort()).toEqual([0, 1]);
+    const rows = table.hosts as HostStatus[];
+    expect(rows.map((row) => row.host)).toEqual(hosts);
+    rows.forEach((row, i) => {
+      expect(row.shard).toBe(i % 2);
+      expect(row.received).toBe(row.transmitted);
+      expect(row.transmitted).toBe(3);
+    });
+  });
 });

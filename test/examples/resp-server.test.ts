@@ -1,13 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { start } from '../../examples/resp-server.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 import { readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
-
-const hasRedisBenchmark = spawnSync('redis-benchmark', ['--version'], { stdio: 'ignore' }).status === 0;
+const withRedisBenchmark = testWith(await requirement('redis-benchmark'));
 
 function encode(...args: string[]): string {
   return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
@@ -92,43 +92,40 @@ describe('examples/resp-server', () => {
     );
   });
 
-  it.skipIf(!hasRedisBenchmark)(
-    `serves redis-benchmark (ping, set, get; then pipelined -P 16)${hasRedisBenchmark ? '' : ' (skipped: redis-benchmark not installed; apt-get install redis-tools)'}`,
-    async () => {
-      const { port, engine } = await startServer(2);
-      for (const pipeline of [[], ['-P', '16']]) {
-        const args = [
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-t',
-          'ping,set,get',
-          '-n',
-          '20000',
-          '-c',
-          '20',
-          '-q',
-        ];
-        const { code, output } = await run('redis-benchmark', [...args, ...pipeline], 60_000);
-        expect(code, output).toBe(0);
-        const rates = new Map(
-          [...output.matchAll(/^\s*([A-Z_]+): ([\d.]+) requests per second/gm)].map((match) => [
-            match[1]!,
-            Number(match[2]),
-          ]),
-        );
-        expect([...rates.keys()].sort(), output).toEqual(['GET', 'PING_INLINE', 'PING_MBULK', 'SET']);
-        for (const [test, rate] of rates) expect(rate, test).toBeGreaterThan(0);
-        expect(output).not.toMatch(/WARNING|Error/);
-      }
-      const { total, shards } = engine.stats();
-      expect(total.handlerErrors).toBe(0);
-      expect(total.socketErrors).toBe(0);
-      // 20 connections per test, spread over both shards.
-      expect(shards.every((shard) => shard.adopted > 0)).toBe(true);
-    },
-  );
+  withRedisBenchmark('serves redis-benchmark (ping, set, get; then pipelined -P 16)', async () => {
+    const { port, engine } = await startServer(2);
+    for (const pipeline of [[], ['-P', '16']]) {
+      const args = [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-t',
+        'ping,set,get',
+        '-n',
+        '20000',
+        '-c',
+        '20',
+        '-q',
+      ];
+      const { code, output } = await run('redis-benchmark', [...args, ...pipeline], 60_000);
+      expect(code, output).toBe(0);
+      const rates = new Map(
+        [...output.matchAll(/^\s*([A-Z_]+): ([\d.]+) requests per second/gm)].map((match) => [
+          match[1]!,
+          Number(match[2]),
+        ]),
+      );
+      expect([...rates.keys()].sort(), output).toEqual(['GET', 'PING_INLINE', 'PING_MBULK', 'SET']);
+      for (const [test, rate] of rates) expect(rate, test).toBeGreaterThan(0);
+      expect(output).not.toMatch(/WARNING|Error/);
+    }
+    const { total, shards } = engine.stats();
+    expect(total.handlerErrors).toBe(0);
+    expect(total.socketErrors).toBe(0);
+    // 20 connections per test, spread over both shards.
+    expect(shards.every((shard) => shard.adopted > 0)).toBe(true);
+  });
 });
 
 /** Runs a command to completion (killed after `timeoutMs`), with stdout and stderr in one string. */

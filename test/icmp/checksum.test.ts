@@ -3,20 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { internetChecksum, onesComplementSum } from '../../src/icmp/checksum.js';
 import { ECHO_REPLY, PORT_UNREACHABLE } from '../fixtures/icmp/captured.js';
 import { below, prng } from '../helpers/prng.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 
 interface RawChecksum {
   createChecksum(...parts: { buffer: Buffer; offset: number; length: number }[]): number;
 }
 // raw-socket's native implementation, as an independent reference (loading it needs no privilege, but a
-// build for this Node: raw-socket 1.8.1 does not compile against Node 24's V8).
-const raw = ((): RawChecksum | undefined => {
-  try {
-    return createRequire(import.meta.url)('raw-socket') as RawChecksum;
-  } catch {
-    return undefined;
-  }
-})();
-const noRaw = raw === undefined ? ` (skipped: raw-socket does not load on Node ${process.version})` : '';
+// build for this Node).
+const rawSocket = await requirement('raw-socket');
+const raw =
+  rawSocket.missing === '' ? (createRequire(import.meta.url)('raw-socket') as RawChecksum) : undefined;
 
 const bytes = (text: string) => Uint8Array.from(Buffer.from(text.replaceAll(' ', ''), 'hex'));
 
@@ -50,28 +46,25 @@ describe('internet checksum (RFC 1071)', () => {
     }
   });
 
-  it.skipIf(raw === undefined)(
-    `agrees with raw-socket’s native checksum at every alignment, length and fold${noRaw}`,
-    () => {
-      const random = prng(1071);
-      // One buffer, so that offsets probe every alignment of the Uint32 fast path (and odd starts).
-      const backing = Buffer.alloc(70_000);
-      for (let i = 0; i < backing.length; i++) backing[i] = below(random, 256);
-      const lengths = [0, 1, 2, 3, 7, 64, 127, 128, 129, 130, 131, 255, 1_500, 4_097, 65_535];
-      for (let trial = 0; trial < 400; trial++) {
-        const length = trial < lengths.length * 4 ? lengths[trial % lengths.length]! : below(random, 3_000);
-        const offset = trial % 8 < 4 ? trial % 8 : below(random, 64);
-        if (length === 0) continue;
-        const expected = raw!.createChecksum({ buffer: backing, offset, length });
-        expect(internetChecksum(backing, offset, length), `offset ${offset} length ${length}`).toBe(expected);
-      }
-      // All-0xff words exercise the end-around carry on every fold.
-      const ones = Buffer.alloc(65_536, 0xff);
-      expect(internetChecksum(ones, 0, 65_536)).toBe(
-        raw!.createChecksum({ buffer: ones, offset: 0, length: 65_536 }),
-      );
-    },
-  );
+  testWith(rawSocket)('agrees with raw-socket’s native checksum at every alignment, length and fold', () => {
+    const random = prng(1071);
+    // One buffer, so that offsets probe every alignment of the Uint32 fast path (and odd starts).
+    const backing = Buffer.alloc(70_000);
+    for (let i = 0; i < backing.length; i++) backing[i] = below(random, 256);
+    const lengths = [0, 1, 2, 3, 7, 64, 127, 128, 129, 130, 131, 255, 1_500, 4_097, 65_535];
+    for (let trial = 0; trial < 400; trial++) {
+      const length = trial < lengths.length * 4 ? lengths[trial % lengths.length]! : below(random, 3_000);
+      const offset = trial % 8 < 4 ? trial % 8 : below(random, 64);
+      if (length === 0) continue;
+      const expected = raw!.createChecksum({ buffer: backing, offset, length });
+      expect(internetChecksum(backing, offset, length), `offset ${offset} length ${length}`).toBe(expected);
+    }
+    // All-0xff words exercise the end-around carry on every fold.
+    const ones = Buffer.alloc(65_536, 0xff);
+    expect(internetChecksum(ones, 0, 65_536)).toBe(
+      raw!.createChecksum({ buffer: ones, offset: 0, length: 65_536 }),
+    );
+  });
 
   it('reads through views that start inside a shared buffer', () => {
     const shared = new Uint8Array(new SharedArrayBuffer(4_096));

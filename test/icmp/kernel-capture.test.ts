@@ -1,13 +1,12 @@
 import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { IcmpSocket } from '../../src/engine/icmp-socket.js';
 import { internetChecksum } from '../../src/icmp/checksum.js';
 import { IcmpDemux } from '../../src/icmp/demux.js';
 import { parseIcmp } from '../../src/icmp/parse.js';
-import { icmpSkipNote, icmpSkipReason } from '../helpers/icmp.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 
-const root = icmpSkipReason === '';
-const NEEDS_ROOT = icmpSkipNote;
+const withIcmp = testWith(await requirement('raw-icmp'));
 const WAIT_MS = 2_000;
 
 const cleanups: (() => unknown)[] = [];
@@ -33,8 +32,8 @@ async function closedPort(): Promise<number> {
 }
 
 describe('ICMP captured live from the kernel, parsed and routed', () => {
-  it.skipIf(!root)(
-    `routes a port unreachable to the shard that owns the UDP port that sent the datagram${NEEDS_ROOT}`,
+  withIcmp(
+    `routes a port unreachable to the shard that owns the UDP port that sent the datagram`,
     async () => {
       const icmp = IcmpSocket.open();
       cleanups.push(() => icmp.close());
@@ -73,7 +72,7 @@ describe('ICMP captured live from the kernel, parsed and routed', () => {
     },
   );
 
-  it.skipIf(!root)(`reads the kernel’s timestamp reply as "other" and drops it${NEEDS_ROOT}`, async () => {
+  withIcmp(`reads the kernel’s timestamp reply as "other" and drops it`, async () => {
     const icmp = IcmpSocket.open();
     cleanups.push(() => icmp.close());
     const demux = new IcmpDemux({ shards: 1, identifierSpan: 65_536, udpPortOwner: () => -1 });
