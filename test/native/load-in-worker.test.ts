@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { close, listen, startAccepting, stopAccepting } from '../../src/native/binding.js';
-import { deathGate } from '../fixtures/native/dying.js';
+import { Gate } from '../helpers/gate.js';
 import { connect, destroy, fixtureWorker, readAll, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
@@ -57,12 +57,12 @@ describe('the addon in worker threads', () => {
   it('accepts nothing once its thread is exiting: what it could no longer hand on stays in the backlog', async () => {
     const { fd, port } = listen({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const death = deathGate();
-    const shard = worker('accept-on-fd.ts', { fd, mode: 'dies', handle: false, gate: death.gate });
+    const death = new Gate();
+    const shard = worker('accept-on-fd.ts', { fd, mode: 'dies', handle: false, gate: death.words });
     await once(shard, 'message');
     const exited = once(shard, 'exit');
     defer(await connect(port, '127.0.0.1').then((first) => () => destroy(first)));
-    await once(shard, 'message'); // dying: it holds its thread until the gate opens
+    await death.reached(); // dying: it holds its thread until the gate opens
     const clients = await Promise.all(Array.from({ length: 5 }, () => connect(port, '127.0.0.1')));
     for (const client of clients) defer(() => destroy(client));
     death.open(); // every client is in the backlog: now it exits, with the poll still on

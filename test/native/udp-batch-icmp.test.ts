@@ -21,7 +21,7 @@ import {
   udpSocket,
 } from '../../src/native/binding.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { closedPort, connectFd, payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { closedPort, connectFd, payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const { ECONNREFUSED } = constants.errno;
@@ -86,7 +86,7 @@ describe('a UDP batch socket whose peer went away (ICMP port unreachable)', () =
     expect(meta[UDP_META_RECV_ICMP_ERRORS]).toBe(2);
 
     // The peer comes back on its port (a connected socket hears only from it): data flows again.
-    const peer = await udpClient('udp4', '127.0.0.1', peerPort);
+    const peer = await UdpClient.open('127.0.0.1', peerPort);
     defer(() => peer.close());
     for (let seq = 10; seq < 13; seq++) await peer.send(payload(seq, 16), port, '127.0.0.1');
     const deadline = Date.now() + 5_000;
@@ -112,7 +112,7 @@ describe('a UDP batch socket whose peer went away (ICMP port unreachable)', () =
     }
     await settle();
     expect(meta[UDP_META_RECV_ICMP_ERRORS]).toBe(0);
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     await client.send(payload(7, 16), port, '127.0.0.1');
     const deadline = Date.now() + 5_000;

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { close, startUdpBatch, stopUdpBatch, udpBatchSizes, udpSocket } from '../../src/native/binding.js';
-import { deathGate } from '../fixtures/native/dying.js';
+import { Gate } from '../helpers/gate.js';
 import { fixtureWorker, useTeardown } from '../helpers/sockets.js';
-import { echoRoundTrips, payload, udpClient } from '../helpers/udp-client.js';
+import { echoRoundTrips, payload, UdpClient } from '../helpers/udp.js';
 import { workerExit } from '../helpers/worker-exit.js';
 
 const defer = useTeardown();
@@ -23,7 +23,7 @@ describe('the UDP batch path in worker threads', () => {
     const exits = shards.map((shard) => workerExit(shard));
     await Promise.all(
       hosts.map(async (host, i) => {
-        const client = await udpClient(host === '::1' ? 'udp6' : 'udp4', host);
+        const client = await UdpClient.open(host);
         defer(() => client.close());
         await echoRoundTrips(client, ports[i]!, host, 200, (seq) => 4 + ((seq * 13) % 1000), 32);
       }),
@@ -49,7 +49,7 @@ describe('the UDP batch path in worker threads', () => {
       });
       defer(() => stopUdpBatch(handle));
     });
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     await client.send(payload(1, 16), port, '127.0.0.1');
     expect(await received).toBe(1);
@@ -58,14 +58,14 @@ describe('the UDP batch path in worker threads', () => {
   it('takes nothing out of the socket once its thread is exiting: what it can no longer deliver stays queued', async () => {
     const { fd, port } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const death = deathGate();
-    const shard = worker('udp-batch-on-fd.ts', { fd, mode: 'dies', gate: death.gate });
+    const death = new Gate();
+    const shard = worker('udp-batch-on-fd.ts', { fd, mode: 'dies', gate: death.words });
     await once(shard, 'message');
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     const exited = workerExit(shard);
     await client.send(payload(0, 16), port, '127.0.0.1');
-    await once(shard, 'message'); // dying: it holds its thread until the gate opens
+    await death.reached(); // dying: it holds its thread until the gate opens
     for (let seq = 1; seq <= 20; seq++) await client.send(payload(seq, 16), port, '127.0.0.1');
     death.open(); // all 20 are queued in the socket: now it exits, with the poll still on
     expect(await exited).toBe(0);

@@ -23,7 +23,7 @@ import {
   udpSocket,
 } from '../../src/native/binding.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const { EAFNOSUPPORT, EAGAIN, EINVAL, EMSGSIZE } = constants.errno;
@@ -78,7 +78,7 @@ function sender(sendBufferSize = 0): number {
 }
 
 async function receiver() {
-  const client = await udpClient('udp4', '127.0.0.1');
+  const client = await UdpClient.open();
   defer(() => client.close());
   return client;
 }

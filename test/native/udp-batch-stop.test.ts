@@ -16,7 +16,7 @@ import {
   udpSocket,
 } from '../../src/native/binding.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { payload, udpClient } from '../helpers/udp-client.js';
+import { payload, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const MAX = 64;
@@ -36,7 +36,7 @@ function bound(): { fd: number; port: number } {
 }
 
 async function burst(port: number, count: number): Promise<void> {
-  const client = await udpClient('udp4', '127.0.0.1');
+  const client = await UdpClient.open();
   defer(() => client.close());
   for (let seq = 0; seq < count; seq++) await client.send(payload(seq, 16), port, '127.0.0.1');
 }

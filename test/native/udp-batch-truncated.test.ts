@@ -13,7 +13,7 @@ import {
   udpSocket,
 } from '../../src/native/binding.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { payload, udpClient } from '../helpers/udp-client.js';
+import { payload, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 
@@ -34,7 +34,7 @@ describe('a datagram longer than maxDatagram', () => {
     expect(stride).toBe(104);
     const slab = new Uint8Array(new SharedArrayBuffer(slabBytes));
     const meta = new Int32Array(new SharedArrayBuffer(metaLength * Int32Array.BYTES_PER_ELEMENT));
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     const lengths = [50, 100, 101, 5000, 60, 0, 100];
     for (const [seq, length] of lengths.entries()) {

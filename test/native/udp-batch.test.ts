@@ -16,7 +16,7 @@ import {
   udpSocket,
 } from '../../src/native/binding.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { echoRoundTrips, payload, udpClient } from '../helpers/udp-client.js';
+import { echoRoundTrips, payload, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 
@@ -80,7 +80,7 @@ describe('startUdpBatch + sendUdpBatch', () => {
     it(`echo 600 numbered datagrams of 4-1403 bytes intact over ${type}, with the peer in each record`, async () => {
       const server = echoServer(host, 16);
       server.start();
-      const client = await udpClient(type, host);
+      const client = await UdpClient.open(host);
       defer(() => client.close());
       const echoes = await echoRoundTrips(client, server.port, host, 600, sizes);
       expect(echoes.filter((echo) => echo !== undefined)).toHaveLength(600);
@@ -97,7 +97,7 @@ describe('startUdpBatch + sendUdpBatch', () => {
   it('sees an IPv4 client of a dual-stack socket as IPv4-mapped IPv6, and replies to it', async () => {
     const server = echoServer('::', 8);
     server.start();
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     await echoRoundTrips(client, server.port, '127.0.0.1', 20, sizes);
     expect(server.peers[0]).toEqual([6, client.port, 0, 0, 0xffff, 0x7f00_0001]);
@@ -105,7 +105,7 @@ describe('startUdpBatch + sendUdpBatch', () => {
 
   it('takes a burst in batches of at most `batch` datagrams, one callback per batch', async () => {
     const server = echoServer('127.0.0.1', 4);
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     // Queued in the socket before it is polled, so the first readiness round finds all ten.
     for (let seq = 0; seq < 10; seq++) await client.send(payload(seq, 32), server.port, '127.0.0.1');
@@ -116,7 +116,7 @@ describe('startUdpBatch + sendUdpBatch', () => {
 
   it('yields to the event loop after 16 batches in one readiness round, and picks up the rest later', async () => {
     const server = echoServer('127.0.0.1', 1);
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     for (let seq = 0; seq < 40; seq++) await client.send(payload(seq, 32), server.port, '127.0.0.1');
     let batchesBeforeImmediate = -1;

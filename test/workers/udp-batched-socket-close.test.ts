@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { close, localPort, udpSocket } from '../../src/native/binding.js';
 import { type SendBatch, UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -21,7 +21,7 @@ describe('UdpBatchedSocket.close', () => {
     port.close();
     port.close();
     expect(port.closed).toBe(true);
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     await client.send(payload(1, 8), local, '127.0.0.1');
     await settle();
@@ -36,7 +36,7 @@ describe('UdpBatchedSocket.close', () => {
 
   it('from inside the handler ends the batch there, after sending the replies queued so far', async () => {
     const { fd, port: local } = socket();
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     for (let seq = 0; seq < 6; seq++) await client.send(payload(seq, 8), local, '127.0.0.1');
     const seen: number[] = [];
@@ -61,7 +61,7 @@ describe('UdpBatchedSocket.close', () => {
 
   it('drops and counts what waits for a retry after a full buffer', async () => {
     const { fd } = socket();
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     const refuseAll: SendBatch = () => 0; // as sendmmsg on a full buffer: nothing taken
     const port = new UdpBatchedSocket(fd, () => {}, { sendBatch: refuseAll });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { close, udpSocket } from '../../src/native/binding.js';
 import { type DatagramHandler, UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { closedPort, connectFd, payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { closedPort, connectFd, payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -26,7 +26,7 @@ describe('UdpBatchedSocket replying to a port that has closed (ICMP port unreach
     expect(port.icmpErrors).toBeGreaterThanOrEqual(3);
     expect(port).toMatchObject({ paused: false, recvErrors: 0, sendErrors: 0, datagramsOut: 3 });
 
-    const peer = await udpClient('udp4', '127.0.0.1', peerPort);
+    const peer = await UdpClient.open('127.0.0.1', peerPort);
     defer(() => peer.close());
     for (let seq = 10; seq < 15; seq++) await peer.send(payload(seq, 8), local, '127.0.0.1');
     expect((await peer.waitFor(5)).map(seqOf)).toEqual([10, 11, 12, 13, 14]);
@@ -38,11 +38,11 @@ describe('UdpBatchedSocket replying to a port that has closed (ICMP port unreach
     defer(() => close(fd));
     const port = new UdpBatchedSocket(fd, echo);
     defer(() => port.close());
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     await client.send(payload(0, 8), local, '127.0.0.1');
     await client.waitFor(1);
     await client.close(); // its next echo draws port unreachable
-    const other = await udpClient('udp4', '127.0.0.1');
+    const other = await UdpClient.open();
     defer(() => other.close());
     port.send(client.port, '127.0.0.1', payload(1, 8));
     port.flush();

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { fixtureWorker, useTeardown } from '../helpers/sockets.js';
-import { echoRoundTrips, payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { echoRoundTrips, payload, seqOf, UdpClient } from '../helpers/udp.js';
 import { workerExit } from '../helpers/worker-exit.js';
 
 const defer = useTeardown();
@@ -28,7 +28,7 @@ describe('UdpBatchedSocket in shard threads', () => {
     const exits = shards.map((worker) => workerExit(worker));
     await Promise.all(
       hosts.map(async (host, i) => {
-        const client = await udpClient(host === '::1' ? 'udp6' : 'udp4', host);
+        const client = await UdpClient.open(host);
         defer(() => client.close());
         await echoRoundTrips(client, ports[i]!, host, 300, (seq) => 4 + (seq % 500), 32);
       }),
@@ -44,7 +44,7 @@ describe('UdpBatchedSocket in shard threads', () => {
   it('finishes and flushes a batch whose handler threw, then raises the error as uncaught', async () => {
     const worker = shard({ host: '127.0.0.1', stopAfter: 8, throwOn: 2 });
     const port = await portOf(worker);
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     for (let seq = 0; seq < 6; seq++) await client.send(payload(seq, 16), port, '127.0.0.1');
     const uncaught = once(worker, 'message');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { close, udpSocket } from '../../src/native/binding.js';
 import { UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 
@@ -10,7 +10,7 @@ describe('UdpBatchedSocket with datagrams longer than maxDatagram', () => {
   it('never delivers them, cut or whole: it counts them, and the next ones still arrive', async () => {
     const { fd, port: localPort } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     const lengths = [50, 100, 101, 9000, 60, 65_000, 4];
     // Queued first, so that the oversized ones sit in the middle of one batch.

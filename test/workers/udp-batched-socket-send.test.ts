@@ -14,7 +14,7 @@ import {
   type UdpBatchedSocketOptions,
 } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { payload, seqOf, type UdpClient, udpClient } from '../helpers/udp-client.js';
+import { payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const { EAGAIN, EMSGSIZE } = constants.errno;
@@ -43,7 +43,7 @@ async function setup(
   defer(() => close(fd));
   const port = new UdpBatchedSocket(fd, () => {}, options);
   defer(() => port.close());
-  const peer = await udpClient('udp4', '127.0.0.1');
+  const peer = await UdpClient.open();
   defer(() => peer.close());
   return { port, peer };
 }
@@ -152,9 +152,9 @@ describe('UdpBatchedSocket sending', () => {
     defer(() => close(fd));
     const port = new UdpBatchedSocket(fd, () => {});
     defer(() => port.close());
-    const v6 = await udpClient('udp6', '::1');
+    const v6 = await UdpClient.open('::1');
     defer(() => v6.close());
-    const v4 = await udpClient('udp4', '127.0.0.1');
+    const v4 = await UdpClient.open();
     defer(() => v4.close());
     port.send(v6.port, '0:0:0:0:0:0:0:1', payload(0, 8));
     port.send(v6.port, '::1', payload(1, 8));

@@ -7,7 +7,7 @@ import {
   type UdpBatchedSocketOptions,
 } from '../../src/workers/udp-batched-socket.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { echoRoundTrips, payload, seqOf, udpClient } from '../helpers/udp-client.js';
+import { echoRoundTrips, payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 
@@ -37,7 +37,7 @@ describe('UdpBatchedSocket', () => {
         peers.push(peer);
         self.reply(peer, data);
       });
-      const client = await udpClient(type, host);
+      const client = await UdpClient.open(host);
       defer(() => client.close());
       await echoRoundTrips(client, port.localPort, host, 1000, sizes);
       let bytes = 0;
@@ -64,7 +64,7 @@ describe('UdpBatchedSocket', () => {
       peers.push(peer);
       self.reply(peer, data);
     });
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     await echoRoundTrips(client, port.localPort, '127.0.0.1', 10, sizes);
     expect(peers[0]).toEqual({ address: '::ffff:127.0.0.1', port: client.port, family: 6 });
@@ -73,7 +73,7 @@ describe('UdpBatchedSocket', () => {
   it('hands the handler zero-copy views of a shared slab, and sends one sendmmsg per batch', async () => {
     const { fd, port: localPort } = udpSocket({ host: '127.0.0.1', port: 0 });
     defer(() => close(fd));
-    const client = await udpClient('udp4', '127.0.0.1');
+    const client = await UdpClient.open();
     defer(() => client.close());
     // Queued before the port polls, so its first readiness round finds all ten.
     for (let seq = 0; seq < 10; seq++) await client.send(payload(seq, 64), localPort, '127.0.0.1');
