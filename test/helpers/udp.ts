@@ -28,6 +28,7 @@ export function seqOf(bytes: Uint8Array): number {
 export class UdpClient {
   readonly socket: dgram.Socket;
   readonly host: string;
+  readonly port: number;
   /** Everything received, in arrival order. */
   readonly received: Buffer[] = [];
   #taken = 0;
@@ -37,6 +38,7 @@ export class UdpClient {
   private constructor(socket: dgram.Socket, host: string) {
     this.socket = socket;
     this.host = host;
+    this.port = socket.address().port;
     socket.on('message', (message: Buffer) => {
       this.received.push(message);
       this.#wake?.();
@@ -49,10 +51,6 @@ export class UdpClient {
     socket.bind(port, host);
     await once(socket, 'listening');
     return new UdpClient(socket, host);
-  }
-
-  get port(): number {
-    return this.socket.address().port;
   }
 
   /** Resolves once the kernel has taken the datagram (on loopback: it is in the receiver's queue). */

@@ -10,6 +10,7 @@ import {
   stopAccepting,
   udpSocket,
 } from '../../src/native/binding.js';
+import { afterPollPhase } from '../helpers/loop.js';
 import { connect, destroy, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
@@ -21,14 +22,19 @@ function listening(): { fd: number; port: number } {
 }
 
 describe('stopAccepting', () => {
-  it('is safe to call twice, before and after libuv has closed the poll', async () => {
-    const { fd } = listening();
-    const handle = startAccepting(fd, new Int32Array(2), () => {});
+  it('is safe to call twice, before and after libuv has closed the poll; resume is then a no-op', async () => {
+    const { fd, port } = listening();
+    let calls = 0;
+    const handle = startAccepting(fd, new Int32Array(2), () => calls++);
     stopAccepting(handle);
     stopAccepting(handle);
     await new Promise((resolve) => setImmediate(resolve));
     stopAccepting(handle);
-    resumeAccepting(handle); // a no-op once stopped
+    resumeAccepting(handle);
+    const client = await connect(port, '127.0.0.1');
+    defer(() => destroy(client));
+    await afterPollPhase(); // a poll still on would have reported the waiting connection by now
+    expect(calls).toBe(0);
   });
 
   it('stops accepting: later connections stay in the backlog, and a new acceptor picks them up', async () => {
@@ -42,7 +48,7 @@ describe('stopAccepting', () => {
     stopAccepting(first);
     const client = await connect(port, '127.0.0.1');
     defer(() => destroy(client));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await afterPollPhase();
     expect(accepted).toBe(0);
 
     const picked = new Promise<number>((resolve) => {
@@ -68,7 +74,8 @@ describe('stopAccepting', () => {
       stopAccepting(handle);
     });
     defer(() => stopAccepting(handle));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect.poll(() => batches).toEqual([1]);
+    await afterPollPhase(); // the second connection still waits: a poll still on would take it now
     expect(batches).toEqual([1]);
   });
 });

@@ -20,8 +20,9 @@ import {
   udpBatchSizes,
   udpSocket,
 } from '../../src/native/binding.js';
+import { afterPollPhase } from '../helpers/loop.js';
 import { useTeardown } from '../helpers/sockets.js';
-import { closedPort, connectFd, payload, seqOf, UdpClient } from '../helpers/udp.js';
+import { closedPort, connectFd, payload, refusedBy, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
 const { ECONNREFUSED } = constants.errno;
@@ -38,8 +39,6 @@ function oneDatagram(port: number, seq: number): { slab: Uint8Array; meta: Int32
   meta[record + DGRAM_ADDRESS] = LOCALHOST;
   return { slab, meta };
 }
-
-const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /*
  * Linux keeps an ICMP error (port unreachable: ECONNREFUSED) as the socket's pending error only for
@@ -70,8 +69,7 @@ describe('a UDP batch socket whose peer went away (ICMP port unreachable)', () =
     // Receive side: the refusal arrives as POLLERR; the poll takes it, counts it and polls on.
     const first = oneDatagram(peerPort, 1);
     expect(sendUdpBatch(fd, first.slab, first.meta, 1)).toBe(1);
-    await settle();
-    expect(meta[UDP_META_RECV_ICMP_ERRORS]).toBe(1);
+    await expect.poll(() => meta[UDP_META_RECV_ICMP_ERRORS]).toBe(1);
     expect(meta[UDP_META_RECV_ICMP_LAST_ERRNO]).toBe(ECONNREFUSED);
 
     // Send side: the refusal of datagram 2 is still pending when datagram 3 goes, which fails with it
@@ -82,16 +80,14 @@ describe('a UDP batch socket whose peer went away (ICMP port unreachable)', () =
     expect(sendUdpBatch(fd, third.slab, third.meta, 1)).toBe(1);
     expect(third.meta[UDP_META_SEND_SENT]).toBe(1);
     expect(third.meta[UDP_META_SEND_ICMP_ERRORS]).toBe(1);
-    await settle(); // datagram 3's own refusal reaches the poll
-    expect(meta[UDP_META_RECV_ICMP_ERRORS]).toBe(2);
+    // Datagram 3's own refusal reaches the poll.
+    await expect.poll(() => meta[UDP_META_RECV_ICMP_ERRORS]).toBe(2);
 
     // The peer comes back on its port (a connected socket hears only from it): data flows again.
     const peer = await UdpClient.open('127.0.0.1', peerPort);
     defer(() => peer.close());
     for (let seq = 10; seq < 13; seq++) await peer.send(payload(seq, 16), port, '127.0.0.1');
-    const deadline = Date.now() + 5_000;
-    while (received.length < 3 && Date.now() < deadline) await settle(5);
-    expect(received).toEqual([10, 11, 12]);
+    await expect.poll(() => received, { timeout: 5_000 }).toEqual([10, 11, 12]);
     expect(counts.every((count) => count > 0)).toBe(true);
   });
 
@@ -110,13 +106,13 @@ describe('a UDP batch socket whose peer went away (ICMP port unreachable)', () =
       expect(sendUdpBatch(fd, datagram.slab, datagram.meta, 1)).toBe(1);
       expect(datagram.meta[UDP_META_SEND_ICMP_ERRORS]).toBe(0);
     }
-    await settle();
+    // The kernel has answered those 5 by the time it refuses our witness, and the poll has looked since.
+    await refusedBy(gone);
+    await afterPollPhase();
     expect(meta[UDP_META_RECV_ICMP_ERRORS]).toBe(0);
     const client = await UdpClient.open();
     defer(() => client.close());
     await client.send(payload(7, 16), port, '127.0.0.1');
-    const deadline = Date.now() + 5_000;
-    while (counts.length === 0 && Date.now() < deadline) await settle(5);
-    expect(counts).toEqual([1]);
+    await expect.poll(() => counts, { timeout: 5_000 }).toEqual([1]);
   });
 });

@@ -15,6 +15,7 @@ import {
   udpBatchSizes,
   udpSocket,
 } from '../../src/native/binding.js';
+import { afterPollPhase } from '../helpers/loop.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { payload, UdpClient } from '../helpers/udp.js';
 
@@ -41,18 +42,20 @@ async function burst(port: number, count: number): Promise<void> {
   for (let seq = 0; seq < count; seq++) await client.send(payload(seq, 16), port, '127.0.0.1');
 }
 
-const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('stopUdpBatch', () => {
   it('is safe to call twice, before and after libuv has closed the poll; resume is then a no-op', async () => {
-    const { fd } = bound();
+    const { fd, port } = bound();
     const { slab, meta } = buffers(2);
-    const handle = startUdpBatch(fd, slab, meta, MAX, 2, () => {});
+    let calls = 0;
+    const handle = startUdpBatch(fd, slab, meta, MAX, 2, () => calls++);
     stopUdpBatch(handle);
     stopUdpBatch(handle);
     await new Promise((resolve) => setImmediate(resolve));
     stopUdpBatch(handle);
     resumeUdpBatch(handle);
+    await burst(port, 1);
+    await afterPollPhase(); // a poll still on would have reported the waiting datagram by now
+    expect(calls).toBe(0);
   });
 
   it('may be called from inside the callback, which then is not called again for the same round', async () => {
@@ -65,7 +68,8 @@ describe('stopUdpBatch', () => {
       stopUdpBatch(handle);
     });
     defer(() => stopUdpBatch(handle));
-    await settle();
+    await expect.poll(() => counts).toEqual([2]);
+    await afterPollPhase(); // 8 datagrams still wait: a poll still on would take some now
     expect(counts).toEqual([2]);
   });
 
@@ -78,8 +82,7 @@ describe('stopUdpBatch', () => {
     const counts: number[] = [];
     const second = startUdpBatch(fd, slab, meta, MAX, 4, (count) => counts.push(count));
     defer(() => stopUdpBatch(second));
-    await settle();
-    expect(counts).toEqual([4, 2]);
+    await expect.poll(() => counts).toEqual([4, 2]);
   });
 
   it('tells its handles from the acceptor’s', () => {
@@ -145,12 +148,14 @@ describe('buffers detached while polling', () => {
     structuredClone(plain, { transfer: [plain] });
     expect(slab.length).toBe(0);
     await burst(port, 3);
-    await settle();
-    expect(counts).toEqual([-14]);
+    await expect.poll(() => counts).toEqual([-14]);
     expect(udpBatchError(counts[0]!).code).toBe('EFAULT');
-    // Paused, not spinning: resuming reports again, once.
+    // Paused, not spinning: the datagrams still wait and nothing more is reported; resuming reports again, once.
+    await afterPollPhase();
+    expect(counts).toEqual([-14]);
     resumeUdpBatch(handle);
-    await settle();
+    await expect.poll(() => counts).toEqual([-14, -14]);
+    await afterPollPhase();
     expect(counts).toEqual([-14, -14]);
   });
 });

@@ -57,9 +57,7 @@ describe('a datagram longer than maxDatagram', () => {
       }
     });
     defer(() => stopUdpBatch(handle));
-    const deadline = Date.now() + 5_000;
-    while (received.length < lengths.length && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 5));
+    await expect.poll(() => received.length, { timeout: 5_000 }).toBe(lengths.length);
 
     expect(received.map(({ length, truncated }) => [length, truncated])).toEqual([
       [50, false],

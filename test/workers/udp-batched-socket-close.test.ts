@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { close, localPort, udpSocket } from '../../src/native/binding.js';
 import { type SendBatch, UdpBatchedSocket } from '../../src/workers/udp-batched-socket.js';
+import { afterPollPhase } from '../helpers/loop.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { payload, seqOf, UdpClient } from '../helpers/udp.js';
 
 const defer = useTeardown();
-const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function socket(): { fd: number; port: number } {
   const bound = udpSocket({ host: '127.0.0.1', port: 0 });
@@ -24,14 +24,13 @@ describe('UdpBatchedSocket.close', () => {
     const client = await UdpClient.open();
     defer(() => client.close());
     await client.send(payload(1, 8), local, '127.0.0.1');
-    await settle();
+    await afterPollPhase(); // a poll still on would have taken the datagram by now
     expect(seen).toEqual([]);
     expect(localPort(fd)).toBe(local);
     // The datagram waits in the socket for the next owner.
     const next = new UdpBatchedSocket(fd, (data) => seen.push(seqOf(data)));
     defer(() => next.close());
-    await settle();
-    expect(seen).toEqual([1]);
+    await expect.poll(() => seen).toEqual([1]);
   });
 
   it('from inside the handler ends the batch there, after sending the replies queued so far', async () => {
@@ -54,7 +53,7 @@ describe('UdpBatchedSocket.close', () => {
     );
     defer(() => port.close());
     expect((await client.waitFor(2)).map(seqOf)).toEqual([0, 1]);
-    await settle();
+    await afterPollPhase(); // 4 datagrams still wait: a poll still on would take them now
     expect(seen).toEqual([0, 1]);
     expect(port).toMatchObject({ datagramsIn: 2, datagramsOut: 2, sendDropped: 0 });
   });
