@@ -2,6 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { shareGate } from '../helpers/gate.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
@@ -9,18 +10,20 @@ const CLIENTS = 150;
 
 describe('a full control ring', () => {
   it('closes and counts the connections it cannot hand off, never blocking or losing one silently', async () => {
-    // 1 KiB holds 42 handoff records; the only shard is stalled while the clients connect.
+    // 1 KiB holds 42 handoff records; the only shard is held at a gate while the clients connect.
+    const { gate, name, unshare } = shareGate();
+    defer(unshare);
     const engine = createEngine({ shards: 1, controlRingBytes: 1024 }).tcp({
       port: 0,
-      handler: fixtureHandler('stall-first.ts'),
+      handler: fixtureHandler(`stall-first.ts?gate=${name}`),
     });
     await engine.start();
     defer(() => engine.close({ timeoutMs: 500 }));
     const port = portOf(engine);
     const staller = net.connect(port, '127.0.0.1');
     defer(() => staller.destroy());
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const outcomes = await Promise.all(
+    await gate.reached();
+    const outcomes = Promise.all(
       Array.from({ length: CLIENTS }, async (_, i) => {
         const socket = net.connect(port, '127.0.0.1');
         socket.on('error', () => {});
@@ -31,8 +34,11 @@ describe('a full control ring', () => {
         return served;
       }),
     );
+    // Every client has been accepted, and handed off or dropped, while the shard took none: let it go.
+    await expect.poll(() => engine.stats().listeners[0]!.accepted, { timeout: 5_000 }).toBe(CLIENTS + 1);
+    gate.open();
+    const served = (await outcomes).filter(Boolean).length;
     const listener = engine.stats().listeners[0]!;
-    const served = outcomes.filter(Boolean).length;
     expect(listener.dropped).toBeGreaterThan(0);
     // Each client was either served or closed at once and counted: none hung, none vanished.
     expect(served + listener.dropped).toBe(CLIENTS);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { shareGate } from '../helpers/gate.js';
 import { useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
@@ -25,18 +26,28 @@ async function offloadEngine(withPool = true, niceIncrement?: number) {
 
 describe('context.offload()', () => {
   it('runs the task in the pool while the shard keeps serving', async () => {
+    const { gate, name, unshare } = shareGate();
+    defer(unshare);
     const { get } = await offloadEngine();
     const finished: string[] = [];
-    // One shard: were the 400 ms of CPU inline, the light request would wait behind it.
-    const heavy = get('/burn?ms=400').then((r) => {
+    const heavy = get(`/hold?gate=${name}`).then((r) => {
       finished.push('heavy');
       return r;
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The task now holds a thread. One shard: were the task run inline, that thread would be the shard's,
+    // and the light request would wait until the hold gave up.
+    await gate.reached();
     const light = await get('/light');
     finished.push('light');
+    gate.open();
     expect(light).toEqual([200, { light: true }]);
-    expect(await heavy).toEqual([200, { burned: 400, spins: true }]);
+    const [status, body] = (await heavy) as [
+      number,
+      { opened: boolean; threadId: number; shardThreadId: number },
+    ];
+    expect(status).toBe(200);
+    expect(body.opened).toBe(true);
+    expect(body.threadId).not.toBe(body.shardThreadId);
     expect(finished).toEqual(['light', 'heavy']);
   });
 
