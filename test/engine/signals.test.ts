@@ -12,13 +12,10 @@ describe('handleSignals', () => {
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     try {
       const port = Number((await lines.next()).value);
-      const inFlight = fetch(`http://127.0.0.1:${port}/?ms=300`).then(async (r) => [
-        r.status,
-        await r.text(),
-      ]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The handler sends its headers at once: when they arrive, the request is in flight.
+      const response = await fetch(`http://127.0.0.1:${port}/?ms=300`);
       child.kill('SIGTERM');
-      expect(await inFlight).toEqual([200, 'done\n']);
+      expect([response.status, await response.text()]).toEqual([200, 'done\n']);
       expect((await lines.next()).value).toBe('closed');
       const [code] = (await once(child, 'exit')) as [number];
       expect(code).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * A shared-memory gate between a test and a thread it started: the thread `hold()`s at it (counts itself
- * in, then blocks, as a stalled handler or a dying worker would), the test learns that it holds
- * (`reached`), does what must happen meanwhile, and `open()`s it. This replaces the fixed sleeps that
+ * in, then blocks, as a stalled handler or a dying worker would) or `pass()`es it (waits without blocking
+ * its event loop, as a request in flight), the test learns that it is there (`reached`), does what must
+ * happen meanwhile, and `open()`s it. This replaces the fixed sleeps that
  * guessed when a thread would be there: a gate knows.
  *
  * Layout (Int32 words of one SharedArrayBuffer): [ARRIVED] threads that reached the gate (holders add,
@@ -31,9 +32,23 @@ export class Gate {
 
   /** Thread side: counts itself in, then blocks its thread until the gate opens; false after `limitMs`. */
   hold(limitMs = HOLD_LIMIT_MS): boolean {
+    this.#arrive();
+    return Atomics.wait(this.words, OPEN, 0, limitMs) !== 'timed-out';
+  }
+
+  /**
+   * Thread side, for code on an event loop that must keep running (an HTTP handler whose shard serves on):
+   * counts itself in, then resolves once the gate opens; false after `limitMs`.
+   */
+  async pass(limitMs = HOLD_LIMIT_MS): Promise<boolean> {
+    this.#arrive();
+    const result = Atomics.waitAsync(this.words, OPEN, 0, limitMs);
+    return (result.async ? await result.value : result.value) !== 'timed-out';
+  }
+
+  #arrive(): void {
     Atomics.add(this.words, ARRIVED, 1);
     Atomics.notify(this.words, ARRIVED);
-    return Atomics.wait(this.words, OPEN, 0, limitMs) !== 'timed-out';
   }
 
   /** How many threads have reached the gate so far. */
