@@ -48,9 +48,7 @@ describe('a handler that throws', () => {
     for (const expected of ['sync failure on connection 2', 'async failure on connection 3']) {
       const failing = await open(port);
       await closed(failing);
-      while (errors.length === 0 || !errors.at(-1)!.message.includes(expected)) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await expect.poll(() => errors.at(-1)?.message).toContain(expected);
     }
     expect(await echoes(first, 'still here')).toBe(true);
     const fourth = await open(port);
@@ -68,7 +66,7 @@ describe('a handler that throws', () => {
     const ok = await fetch(`${base}/fine`);
     expect([ok.status, await ok.text()]).toEqual([200, 'ok\n']);
     // The report travels by message, the 500 by TCP: either may reach this thread first.
-    await until(() => errors.length >= 2, 5000);
+    await expect.poll(() => errors.length, { timeout: 5_000 }).toBe(2);
     expect(errors.map((e) => e.message)).toEqual([
       expect.stringContaining('thrown by the handler'),
       expect.stringContaining('rejected by the handler'),

@@ -7,11 +7,11 @@ import { closed, useTeardown } from '../helpers/sockets.js';
 
 const defer = useTeardown();
 
-/** Connects; resolves 'served' with the shard id line, or 'refused' if the connection closes first. */
+/** Connects; resolves served (with the serving shard from its id line), or not if the connection closes first. */
 async function attempt(
   port: number,
   localAddress?: string,
-): Promise<{ socket: net.Socket; served: boolean }> {
+): Promise<{ socket: net.Socket; served: boolean; shardId?: number }> {
   const socket = net.connect({
     port,
     host: '127.0.0.1',
@@ -19,11 +19,13 @@ async function attempt(
   });
   socket.on('error', () => {});
   // Plain listeners, not events.once (which rejects on 'error': a refused connection may be reset).
-  const served = await Promise.race([
-    new Promise<boolean>((resolve) => socket.once('data', () => resolve(true))),
-    new Promise<boolean>((resolve) => socket.once('close', () => resolve(false))),
+  const line = await Promise.race([
+    new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString()))),
+    new Promise<undefined>((resolve) => socket.once('close', () => resolve(undefined))),
   ]);
-  return { socket, served };
+  return line === undefined
+    ? { socket, served: false }
+    : { socket, served: true, shardId: Number(line.trim()) };
 }
 
 async function limitedEngine(
@@ -41,7 +43,7 @@ async function limitedEngine(
 }
 
 async function attempts(port: number, count: number, localAddress?: string) {
-  const results: { socket: net.Socket; served: boolean }[] = [];
+  const results: Awaited<ReturnType<typeof attempt>>[] = [];
   for (let i = 0; i < count; i++) results.push(await attempt(port, localAddress));
   defer(() => Promise.all(results.map(({ socket }) => (socket.closed ? undefined : hangUp(socket)))));
   return results;
@@ -54,7 +56,7 @@ describe('connection limits', () => {
     expect(results.map((r) => r.served)).toEqual([...Array(10).fill(true), ...Array(5).fill(false)]);
     expect(engine.stats().listeners[0]!.refusedMaxConnections).toBe(5);
     await Promise.all(results.slice(0, 3).map(({ socket }) => hangUp(socket)));
-    while (engine.stats().total.connections > 7) await new Promise((resolve) => setTimeout(resolve, 5));
+    await expect.poll(() => engine.stats().total.connections).toBe(7);
     expect((await attempts(portOf(engine), 4)).map((r) => r.served)).toEqual([true, true, true, false]);
   });
 
@@ -75,15 +77,21 @@ describe('connection limits', () => {
     expect(engine.stats().listeners[0]!.refusedPerAddress).toBe(2);
     // Closing one of the greedy client's connections lets it open one more.
     await hangUp(greedy[0]!.socket);
-    while (engine.stats().total.connections > 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    await expect.poll(() => engine.stats().total.connections).toBe(5);
     expect((await attempts(portOf(engine), 1, '127.0.0.2'))[0]!.served).toBe(true);
   });
 
   it("maxConnectionsPerShard caps each shard's own socket with balance 'kernel'", async () => {
     const engine = await limitedEngine({ maxConnectionsPerShard: 2 }, 'kernel');
     const results = await attempts(portOf(engine), 12);
-    expect(results.filter((r) => r.served).length).toBeLessThanOrEqual(4);
-    expect(engine.stats().total.kernelRefused).toBe(results.filter((r) => !r.served).length);
+    // The shard-id handler's first line says which shard serves each connection.
+    const servedBy = [0, 0];
+    for (const { shardId } of results) if (shardId !== undefined) servedBy[shardId]! += 1;
+    // No shard past its cap; and of 12 connections hashed over 2 sockets, one socket got 6 or more, so at
+    // least one shard is full (none served at all would pass a bare "at most 4").
+    expect(Math.max(...servedBy)).toBe(2);
+    expect(engine.stats().shards.map((s) => s.connections)).toEqual(servedBy);
+    expect(engine.stats().total.kernelRefused).toBe(12 - servedBy[0]! - servedBy[1]!);
   });
 });
 
@@ -98,14 +106,19 @@ describe('timeouts', () => {
     defer(() => engine.close({ timeoutMs: 200 }));
     const silent = net.connect(portOf(engine), '127.0.0.1');
     const chatty = net.connect(portOf(engine), '127.0.0.1');
-    chatty.resume(); // read the echoes, so that the connection can close cleanly in teardown
+    let lastEcho = 0;
+    chatty.on('data', () => {
+      lastEcho = performance.now();
+    });
     defer(() => hangUp(chatty));
     const silentClosed = closed(silent);
     const started = performance.now();
     const talk = setInterval(() => chatty.write('.'), 40);
+    defer(() => clearInterval(talk));
     await silentClosed;
     const idleFor = performance.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The chatty one lives on: its echoes keep coming for three idle timeouts.
+    await expect.poll(() => lastEcho - started, { timeout: 5_000 }).toBeGreaterThan(3 * 150);
     clearInterval(talk);
     expect(idleFor).toBeGreaterThanOrEqual(140);
     expect(chatty.closed).toBe(false);

@@ -56,16 +56,11 @@ describe('the shard ring mesh', () => {
     onShard1.socket.write(
       Array.from({ length: 400 }, (_, i) => `0 0 ${String(i).padEnd(300, '.')}\n`).join(''),
     );
-    const deadline = Date.now() + 5_000;
-    while (
-      engine.stats().shards[1]!.shardMessagesOut + engine.stats().shards[1]!.meshFull < 400 &&
-      Date.now() < deadline
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const sentOrRefused = () =>
+      engine.stats().shards[1]!.shardMessagesOut + engine.stats().shards[1]!.meshFull;
+    await expect.poll(sentOrRefused, { timeout: 5_000 }).toBe(400);
     const shard1 = engine.stats().shards[1]!;
-    while (replies.length < shard1.meshFull && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect.poll(() => replies.length, { timeout: 5_000 }).toBe(shard1.meshFull);
     expect(shard1.meshFull).toBeGreaterThan(0);
     expect(shard1.shardMessagesOut + shard1.meshFull).toBe(400);
     expect(replies.filter((r) => r === 'full')).toHaveLength(shard1.meshFull);

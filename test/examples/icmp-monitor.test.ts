@@ -30,16 +30,20 @@ describe('examples/icmp-monitor', () => {
     const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
     const { engine, port } = await start({ port: 0, hosts, intervalMs: 100, engine: { shards: 2 } });
     defer(() => engine.close({ timeoutMs: 500 }));
-    const deadline = Date.now() + 5_000;
     const servedBy = new Set<number>();
     let table = await status(port);
-    while (Date.now() < deadline && (servedBy.size < 2 || table.hosts.some((h) => 'pending' in h))) {
-      table = await status(port);
-      if (table.hosts.every((h) => !('pending' in h))) servedBy.add(table.servedBy);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    // Both shards answered with the full table, each host measured by its own shard (i % 2).
-    expect([...servedBy].sort()).toEqual([0, 1]);
+    // Until both shards have answered with the full table (the last one asked was full).
+    await expect
+      .poll(
+        async () => {
+          table = await status(port);
+          if (table.hosts.every((h) => !('pending' in h))) servedBy.add(table.servedBy);
+          return [...servedBy].sort();
+        },
+        { timeout: 5_000, interval: 50 },
+      )
+      .toEqual([0, 1]);
+    // Each host measured by its own shard (i % 2).
     const rows = table.hosts as HostStatus[];
     expect(rows.map((row) => row.host)).toEqual(hosts);
     rows.forEach((row, i) => {
