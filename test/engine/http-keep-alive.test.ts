@@ -37,8 +37,8 @@ describe('HTTP keep-alive options', () => {
     const [response] = (await once(socket, 'data')) as [Buffer];
     const idleFrom = performance.now();
     expect(response.toString()).toMatch(/\r\nKeep-Alive: timeout=1\r\n/);
-    // node:http's default is 5 s (and Node 24+ adds a second of grace to whichever applies): a closing
-    // within 4 s is this setting's, and not before 1 s.
+    // node:http's default is 5 s (and Node 24.6+ adds keepAliveTimeoutBuffer, 1 s, to whichever applies): a
+    // closing within 4 s is this setting's, and not before 1 s.
     await within(ended, 4_000, 'the server closing the idle connection');
     expect(performance.now() - idleFrom).toBeGreaterThanOrEqual(950);
   });

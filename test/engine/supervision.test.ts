@@ -66,7 +66,8 @@ describe('supervision', () => {
     expect(engine.stats().shards[0]!.restarts).toBe(0);
   });
 
-  // Batched: the dead shard's raw fd has no Node handle to close it; the teardown's fd check sees a leak.
+  // Batched too: the dead shard's raw fd has no Node handle to close it, so a leak would show in the
+  // teardown's fd check.
   it.each(['dgram', 'batched'] as const)(
     "keeps a restarting shard's UDP port open (io %s): datagrams sent while it is down are answered after",
     async (io) => {
