@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, expect } from 'vitest';
@@ -10,6 +10,19 @@ export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
+/** What each open fd is (`12 -> socket:[345]`), to name the ones a test left open. */
+function openFds(): Set<string> {
+  const fds = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      fds.add(`${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`);
+    } catch {
+      // the directory listing's own fd, closed already
+    }
+  }
+  return fds;
+}
+
 /**
  * Registers teardown hooks for the calling test file: each test's deferred cleanups run (last first),
  * then the process must hold no more fds than before the test. Node closes a destroyed socket's fd on a
@@ -18,14 +31,17 @@ export function openFdCount(): number {
 export function useTeardown(): (cleanup: () => unknown) => void {
   const cleanups: (() => unknown)[] = [];
   let before = 0;
+  let fdsBefore = new Set<string>();
   beforeEach(() => {
     before = openFdCount();
+    fdsBefore = openFds();
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     const deadline = Date.now() + 2_000;
     while (openFdCount() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(openFdCount(), 'open fds after the test').toBe(before);
+    const left = [...openFds()].filter((fd) => !fdsBefore.has(fd));
+    expect(openFdCount(), `open fds after the test (new: ${left.join(', ')})`).toBe(before);
   });
   return (cleanup) => {
     cleanups.push(cleanup);
