@@ -133,9 +133,11 @@ const counts = {
 };
 /** Datagrams the kernel took for each engine port (normal traffic and the oversized fault). */
 const udpSent = new Map<number, number>(udpPorts.map((port) => [port, 0]));
+/** When each kill that took effect was asked for. */
 const kills: number[] = [];
+let lastKillAsked = Number.NEGATIVE_INFINITY;
 let flooding = false;
-const excused = () => performance.now() - (kills.at(-1) ?? Number.NEGATIVE_INFINITY) < KILL_GRACE_MS;
+const excused = () => performance.now() - lastKillAsked < KILL_GRACE_MS;
 
 function sendCounted(client: dgram.Socket, data: Uint8Array, port: number): void {
   client.send(data, port, '127.0.0.1', (error) => {
@@ -189,6 +191,8 @@ async function tcpTraffic(): Promise<void> {
       // The server closed it: only a kill (its shard died) or the flood (refused) may do that.
       if (excused() || flooding) counts.tcpBrokenExcused++;
       else counts.tcpBrokenUnexcused++;
+      // Broken at the very end: there is no last session left to drain (the break is judged above).
+      if (!running()) counts.tcpLastDrained = true;
       continue;
     }
     counts.tcpLastDrained = await eventually(() => pending.length === 0 || ended, 5_000);
@@ -240,10 +244,11 @@ const faults: [string, () => Promise<void>][] = [
   [
     'kill a shard',
     async () => {
+      lastKillAsked = performance.now();
       const response = await fetch(`${base}/exit`, { headers: { connection: 'close' } }).catch(
         () => undefined,
       );
-      if ((await response?.text()) === 'bye\n') kills.push(performance.now());
+      if ((await response?.text()) === 'bye\n') kills.push(lastKillAsked);
     },
   ],
   [
