@@ -11,6 +11,7 @@
             "native/ss_fd.c",
             "native/ss_listen.c",
             "native/ss_socket.c",
+            "native/ss_streams.c",
             "native/ss_udp.c",
             "native/ss_udp_batch.c"
           ],

@@ -786,6 +786,284 @@ static napi_value js_send_udp_batch(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---- stream groups: a thread's TCP connections (ss_streams.c) ------------------------------------- */
+
+/*
+ * The JS handle (an external) owns this struct; while the group is open `handle` is a strong reference to
+ * it, so it outlives libuv's use. The ss_streams inside is freed once every uv handle of it has closed
+ * (stop, or the environment's teardown through an async cleanup hook, as pollers do).
+ */
+enum { GROUP_SLAB = 0, GROUP_EVENTS = 1, GROUP_OUT = 2, GROUP_PENDING = 3, GROUP_ARRAYS = 4 };
+
+typedef struct stream_group {
+  napi_env env;
+  ss_streams *streams; /* NULL once closed */
+  bool stopping;
+  napi_ref handle;
+  napi_ref callback;
+  napi_ref arrays[GROUP_ARRAYS];
+  napi_async_context async_context;
+  napi_async_cleanup_hook_handle cleanup;
+} stream_group;
+
+static const napi_type_tag stream_group_tag = {0x73736861726461ccULL, 0x73747265616d7367ULL};
+
+static bool group_deliver(ss_streams *streams, int count, void *arg) {
+  (void)streams;
+  stream_group *g = arg;
+  napi_env env = g->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
+  napi_value callback, global, argument, result, exception;
+  bool ok = napi_get_reference_value(env, g->callback, &callback) == napi_ok &&
+            napi_get_global(env, &global) == napi_ok && napi_create_int32(env, count, &argument) == napi_ok;
+  if (ok && napi_make_callback(env, g->async_context, global, callback, 1, &argument, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    ok = pending;
+    if (pending) {
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  return ok;
+}
+
+static bool group_can_take(void *arg) {
+  return js_can_run(((stream_group *)arg)->env);
+}
+
+static void group_release(stream_group *g) {
+  napi_env env = g->env;
+  napi_ref refs[GROUP_ARRAYS + 2] = {g->callback, g->arrays[0], g->arrays[1], g->arrays[2], g->arrays[3], g->handle};
+  napi_async_context async_context = g->async_context;
+  napi_async_cleanup_hook_handle cleanup = g->cleanup;
+  g->callback = g->handle = NULL;
+  for (int i = 0; i < GROUP_ARRAYS; i++) g->arrays[i] = NULL;
+  g->async_context = NULL;
+  g->cleanup = NULL;
+  napi_handle_scope scope;
+  bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
+  if (async_context != NULL) napi_async_destroy(env, async_context);
+  /* `g` may be freed once the last ref (the handle) is gone, so nothing below touches it. */
+  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+    if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
+  }
+  if (scoped) napi_close_handle_scope(env, scope);
+  if (cleanup != NULL) napi_remove_async_cleanup_hook(cleanup);
+}
+
+static void group_closed(void *arg) {
+  stream_group *g = arg;
+  ss_streams_free(g->streams);
+  g->streams = NULL;
+  group_release(g);
+}
+
+static void group_stop(stream_group *g) {
+  if (g->streams == NULL || g->stopping) return;
+  g->stopping = true;
+  ss_streams_close(g->streams);
+}
+
+static void group_on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  (void)hook;
+  group_stop(arg);
+}
+
+static void free_group(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+/* An Int32Array or Uint8Array over a SharedArrayBuffer: its memory cannot be detached or shrink. */
+static bool shared_array(napi_env env, napi_value value, napi_typedarray_type want, const char *what,
+                         const char *expected, void **data, size_t *length) {
+  napi_value buffer;
+  napi_typedarray_type type;
+  bool is_typed_array = false, is_plain = true;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return false;
+  }
+  if (is_typed_array && (napi_get_typedarray_info(env, value, &type, length, data, &buffer, NULL) != napi_ok ||
+                         napi_is_arraybuffer(env, buffer, &is_plain) != napi_ok)) {
+    ss_throw_last_napi_error(env);
+    return false;
+  }
+  if (!is_typed_array || type != want || is_plain || *data == NULL) return throw_type(env, what, expected);
+  return true;
+}
+
+static stream_group *group_argument(napi_env env, napi_value arg) {
+  napi_valuetype type;
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_typeof(env, arg, &type) == napi_ok && type == napi_external)
+    napi_check_object_type_tag(env, arg, &stream_group_tag, &tagged);
+  if (!tagged) {
+    throw_type(env, "handle", "a handle returned by startStreams");
+    return NULL;
+  }
+  napi_get_value_external(env, arg, &data);
+  return data;
+}
+
+/* (handle, id?) arguments; *s is NULL for an id the group does not know (closed meanwhile): a no-op. */
+static stream_group *group_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return NULL;
+  }
+  return group_argument(env, argv[0]);
+}
+
+static bool id_argument(napi_env env, napi_value value, int32_t *id) {
+  return int_argument(env, value, "id", 0, INT32_MAX, id);
+}
+
+static napi_value js_start_streams(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], handle, name;
+  ss_streams_config config = {0};
+  void *slab, *events, *out, *pending;
+  size_t slab_length, events_length, out_length, pending_length;
+  int32_t in_bytes, read_bytes, high_water;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!shared_array(env, argv[0], napi_uint8_array, "slab", "a Uint8Array over a SharedArrayBuffer", &slab,
+                    &slab_length) ||
+      !shared_array(env, argv[1], napi_int32_array, "events", "an Int32Array over a SharedArrayBuffer", &events,
+                    &events_length) ||
+      !shared_array(env, argv[2], napi_int32_array, "out", "an Int32Array over a SharedArrayBuffer", &out,
+                    &out_length) ||
+      !shared_array(env, argv[3], napi_int32_array, "pending", "an Int32Array over a SharedArrayBuffer", &pending,
+                    &pending_length) ||
+      !int_option(env, argv[4], "inBytes", 1, INT32_MAX, 0, &in_bytes) ||
+      !int_option(env, argv[4], "readBytes", 1, INT32_MAX, 65536, &read_bytes) ||
+      !int_option(env, argv[4], "highWater", 0, INT32_MAX, 65536, &high_water) ||
+      !function_argument(env, argv[5], "callback")) {
+    return NULL;
+  }
+  if ((size_t)in_bytes > slab_length || read_bytes > in_bytes) {
+    throw_range(env, "inBytes", "at most slab.length, and at least readBytes");
+    return NULL;
+  }
+  if (events_length < SS_EVENT_WORDS || out_length < SS_OUT_HEADER_WORDS + SS_OUT_WORDS || pending_length == 0) {
+    throw_range(env, "events, out and pending", "room for one event, one out record and one stream");
+    return NULL;
+  }
+  config.slab = slab;
+  config.slab_bytes = slab_length;
+  config.in_bytes = (size_t)in_bytes;
+  config.read_bytes = (size_t)read_bytes;
+  config.events = events;
+  config.max_events = events_length / SS_EVENT_WORDS;
+  config.out = out;
+  config.out_words = out_length;
+  config.pending = pending;
+  config.max_streams = pending_length;
+  config.high_water = (size_t)high_water;
+
+  uv_loop_t *loop;
+  stream_group *g = calloc(1, sizeof *g);
+  if (g == NULL) return ss_throw_errno(env, ENOMEM, "calloc", &no_context);
+  g->env = env;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      napi_create_external(env, g, free_group, NULL, &handle) != napi_ok) {
+    free(g);
+    return ss_throw_last_napi_error(env);
+  }
+  bool ok = napi_type_tag_object(env, handle, &stream_group_tag) == napi_ok &&
+            napi_create_reference(env, handle, 1, &g->handle) == napi_ok &&
+            napi_create_reference(env, argv[5], 1, &g->callback) == napi_ok;
+  for (int i = 0; ok && i < GROUP_ARRAYS; i++) ok = napi_create_reference(env, argv[i], 1, &g->arrays[i]) == napi_ok;
+  if (!ok || napi_create_string_utf8(env, "sockshard:streams", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &g->async_context) != napi_ok ||
+      napi_add_async_cleanup_hook(env, group_on_teardown, g, &g->cleanup) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    group_release(g);
+    return NULL;
+  }
+  ss_streams_hooks hooks = {group_deliver, group_can_take, group_closed, g};
+  g->streams = ss_streams_new(loop, &config, &hooks);
+  if (g->streams == NULL) {
+    group_release(g);
+    return ss_throw_errno(env, ENOMEM, "calloc", &no_context);
+  }
+  return handle;
+}
+
+static napi_value js_streams_add(napi_env env, napi_callback_info info) {
+  napi_value argv[2], result;
+  int fd;
+  int32_t id;
+  stream_group *g = group_call(env, info, 2, argv);
+  if (g == NULL || !fd_argument(env, argv[1], &fd)) return NULL;
+  if (g->streams == NULL || g->stopping) return ss_throw_errno(env, EBADF, "streamsAdd", &(ss_error_context){NULL, -1, fd});
+  int err = ss_streams_add(g->streams, fd, &id);
+  if (err != 0) return ss_throw_errno(env, err, "uv_poll_init", &(ss_error_context){NULL, -1, fd});
+  CALL(env, napi_create_int32(env, id, &result));
+  return result;
+}
+
+static napi_value js_streams_flush(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  stream_group *g = group_call(env, info, 1, argv);
+  if (g != NULL && g->streams != NULL && !g->stopping) ss_streams_flush(g->streams);
+  return NULL;
+}
+
+/* Flushes the out records first (order), then writes `bytes` (any Uint8Array) to the stream. */
+static napi_value js_streams_write(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t id;
+  size_t length = 0;
+  void *data = NULL;
+  napi_typedarray_type type;
+  stream_group *g = group_call(env, info, 3, argv);
+  if (g == NULL || !id_argument(env, argv[1], &id) ||
+      !typed_array_argument(env, argv[2], napi_uint8_array, "bytes", "a Uint8Array", &length)) {
+    return NULL;
+  }
+  CALL(env, napi_get_typedarray_info(env, argv[2], &type, &length, &data, NULL, NULL));
+  if (g->streams != NULL && !g->stopping && length > 0 && data != NULL)
+    ss_streams_write(g->streams, id, data, length);
+  return NULL;
+}
+
+static napi_value js_streams_pause(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t id;
+  bool paused = false;
+  stream_group *g = group_call(env, info, 3, argv);
+  if (g == NULL || !id_argument(env, argv[1], &id)) return NULL;
+  if (napi_get_value_bool(env, argv[2], &paused) != napi_ok) {
+    throw_type(env, "paused", "a boolean");
+    return NULL;
+  }
+  if (g->streams != NULL && !g->stopping) ss_streams_pause(g->streams, id, paused);
+  return NULL;
+}
+
+static napi_value js_streams_destroy(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t id;
+  stream_group *g = group_call(env, info, 2, argv);
+  if (g == NULL || !id_argument(env, argv[1], &id)) return NULL;
+  if (g->streams != NULL && !g->stopping) ss_streams_destroy(g->streams, id);
+  return NULL;
+}
+
+static napi_value js_stop_streams(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  stream_group *g = group_call(env, info, 1, argv);
+  if (g != NULL) group_stop(g);
+  return NULL;
+}
+
 /* ---- module ------------------------------------------------------------------------------------- */
 
 NAPI_MODULE_INIT() {
@@ -802,6 +1080,13 @@ NAPI_MODULE_INIT() {
       {"stopUdpBatch", NULL, js_stop_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resumeUdpBatch", NULL, js_resume_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendUdpBatch", NULL, js_send_udp_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"startStreams", NULL, js_start_streams, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"streamsAdd", NULL, js_streams_add, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"streamsFlush", NULL, js_streams_flush, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"streamsWrite", NULL, js_streams_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"streamsPause", NULL, js_streams_pause, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"streamsDestroy", NULL, js_streams_destroy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stopStreams", NULL, js_stop_streams, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return NULL;

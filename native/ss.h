@@ -7,12 +7,14 @@
 #ifndef SOCKSHARD_SS_H
 #define SOCKSHARD_SS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <sys/socket.h>
 
 #include <node_api.h>
+#include <uv.h>
 
 /* What to bind: `host` must be an IPv4 or IPv6 address literal (no DNS, no zone id). */
 typedef struct ss_bind_options {
@@ -143,6 +145,81 @@ int ss_udp_take_error(int fd, int32_t *meta);
  * rest were not attempted.
  */
 size_t ss_udp_send_batch(int fd, const uint8_t *slab, int32_t *meta, size_t count);
+
+/*
+ * ss_streams.c: a thread's TCP connections on uv_polls, read into one slab and written with writev from it
+ * (see the file's comment). src/native/binding.ts mirrors these numbers (STREAM_*); change both together.
+ *
+ * events (the addon writes, SS_EVENT_WORDS int32 words each): [type, id, a, b]
+ *   DATA     a = offset of the bytes in the slab's input region, b = their length (valid during the call)
+ *   EOF      the peer shut its write side
+ *   ERROR    a = errno (positive) of a failed read or write; the stream reads and writes no more
+ *   DRAINED  the output that had passed the high-water mark has all gone to the kernel
+ *   CLOSED   the group closed the stream itself (after an END record); its id may be reused after this
+ *   NONE     a dropped event (its stream was destroyed meanwhile): skip it
+ * out (JS writes): word 0 the record count, word 1 reserved, then [id, offset, length, flags] per record;
+ *   flags END: after this record's bytes, shut the write side, drop what the peer still sends, close.
+ * pending (optional, the addon writes): per id, the bytes the kernel has not taken yet.
+ */
+enum {
+  SS_EVENT_WORDS = 4,
+  SS_EVENT_TYPE = 0,
+  SS_EVENT_ID = 1,
+  SS_EVENT_A = 2,
+  SS_EVENT_B = 3,
+  SS_EV_NONE = 0,
+  SS_EV_DATA = 1,
+  SS_EV_EOF = 2,
+  SS_EV_ERROR = 3,
+  SS_EV_DRAINED = 4,
+  SS_EV_CLOSED = 5,
+
+  SS_OUT_HEADER_WORDS = 2,
+  SS_OUT_COUNT = 0,
+  SS_OUT_WORDS = 4,
+  SS_OUT_ID = 0,
+  SS_OUT_OFFSET = 1,
+  SS_OUT_LENGTH = 2,
+  SS_OUT_FLAGS = 3,
+  SS_OUT_END = 1,
+};
+
+typedef struct ss_streams ss_streams;
+typedef struct ss_stream ss_stream;
+
+typedef struct ss_streams_config {
+  uint8_t *slab;       /* over a SharedArrayBuffer: never detached, so the pointer holds for the group's life */
+  size_t slab_bytes;   /* the whole slab: out records may point anywhere in it */
+  size_t in_bytes;     /* [0, in_bytes): where reads land */
+  size_t read_bytes;   /* the most one recv takes */
+  int32_t *events;
+  size_t max_events;
+  int32_t *out;
+  size_t out_words;
+  int32_t *pending;    /* NULL, or max_streams words */
+  size_t max_streams;
+  size_t high_water;   /* stop reading a stream with more unsent output than this */
+} ss_streams_config;
+
+typedef struct ss_streams_hooks {
+  /* Hands JS `count` events (in config.events); false if JS can no longer run. */
+  bool (*deliver)(ss_streams *group, int count, void *arg);
+  /* Whether JS can still run here: if not, nothing more is taken out of the kernel. */
+  bool (*can_take)(void *arg);
+  /* Every handle of a closing group has closed: free it now. */
+  void (*closed)(void *arg);
+  void *arg;
+} ss_streams_hooks;
+
+ss_streams *ss_streams_new(uv_loop_t *loop, const ss_streams_config *config, const ss_streams_hooks *hooks);
+int ss_streams_add(ss_streams *group, int fd, int32_t *id);
+ss_stream *ss_streams_get(ss_streams *group, int32_t id);
+void ss_streams_flush(ss_streams *group);
+int ss_streams_write(ss_streams *group, int32_t id, const uint8_t *data, size_t len);
+void ss_streams_pause(ss_streams *group, int32_t id, bool paused);
+void ss_streams_destroy(ss_streams *group, int32_t id);
+void ss_streams_close(ss_streams *group);
+void ss_streams_free(ss_streams *group);
 
 /* ss_errors.c: throws and returns NULL so callers can `return ss_throw_...`. */
 typedef struct ss_error_context {

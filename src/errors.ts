@@ -765,3 +765,35 @@ export function reviveError(
   }
   return new HandlerError(error, shardId, context.listenerId);
 }
+
+/**
+ * A fast HTTP handler returned something that is not a response (`engine.http({ api: 'fast' })`): a status
+ * outside 200-999, a header name that is no token, a header value with CR, LF or NUL (which would split
+ * the response), or a body of the wrong type. The request is answered 500 and the error reported.
+ */
+export class InvalidResponseError extends SockshardError {
+  constructor(message: string) {
+    super('ERR_HTTP_INVALID_RESPONSE', `invalid fast HTTP response: ${message}`);
+  }
+}
+
+/**
+ * A fast request's head was read after its handler had answered synchronously: its bytes lived in the
+ * shard's slab, which later reads reuse. Read what you need before returning, or return a promise (an
+ * async handler's requests keep their head for as long as they are referenced).
+ */
+export class FastRequestReleasedError extends SockshardError {
+  constructor() {
+    super(
+      'ERR_REQUEST_RELEASED',
+      'this request was answered synchronously, so its head is gone: read headers and the URL before returning',
+    );
+  }
+}
+
+/** A fast request's body was being read when its connection ended (the client went away). */
+export class FastRequestAbortedError extends SockshardError {
+  constructor() {
+    super('ERR_REQUEST_ABORTED', 'the connection closed before the request body was complete');
+  }
+}

@@ -224,6 +224,100 @@ export function defineHttpHandler(handler: HttpHandler | HttpRequestHandler): Ht
 }
 
 /**
+ * A request on the fast HTTP path (`engine.http({ api: 'fast' })`). Its head is decoded lazily from the bytes
+ * it arrived in: read the URL and headers during the handler's synchronous run, or return a promise (an
+ * async handler's request keeps its head). Reading a synchronously answered request later throws
+ * ERR_REQUEST_RELEASED.
+ */
+export interface FastRequest {
+  /** `GET`, `POST`, ... as llhttp parsed it. */
+  readonly method: string;
+  /** The request target as sent: `/path?query`. */
+  readonly url: string;
+  /** `url` before any `?`. */
+  readonly path: string;
+  /** `url` after the first `?` (without it), or `''`. */
+  readonly query: string;
+  readonly httpVersion: '1.0' | '1.1';
+  /** One header by name (any case); repeated headers are joined with `, `. */
+  header(name: string): string | undefined;
+  /** Every header, names lower-cased, repeated ones joined with `, ` (decoded on first use). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Names and values as sent, alternating. */
+  readonly rawHeaders: readonly string[];
+  /** The whole body (empty for none). Read a body at most once, by one of these three. */
+  bytes(): Promise<Uint8Array>;
+  /** The whole body as UTF-8 text. */
+  text(): Promise<string>;
+  /** The body chunk by chunk as it arrives (the connection reads more as you consume). */
+  body(): AsyncIterable<Uint8Array>;
+}
+
+/** Response headers: a value may repeat (an array gives one header line per item). */
+export type FastHeaders = Readonly<Record<string, string | number | readonly string[] | undefined>>;
+
+/**
+ * A response body: text (sent as UTF-8), bytes, or an async iterable of either, streamed with chunked
+ * transfer coding (HTTP/1.0: until the connection closes). A fixed body gets `content-length`.
+ */
+export type FastBody = string | Uint8Array | AsyncIterable<string | Uint8Array> | null | undefined;
+
+export interface FastResponseInit {
+  /** Default 200. */
+  readonly status?: number;
+  /** `content-length`, `transfer-encoding` and `connection` are the engine's (`connection: close` is honoured). */
+  readonly headers?: FastHeaders;
+  readonly body?: FastBody;
+}
+
+/** What a fast handler returns: a body alone (status 200), or status, headers and body. */
+export type FastResponse = string | Uint8Array | FastResponseInit;
+
+export type FastHttpRequestHandler = (
+  request: FastRequest,
+  context: ShardContext,
+) => FastResponse | Promise<FastResponse>;
+
+export interface FastHttpHandler extends ShardMessageHook {
+  /** Marks the module for the fast path: `engine.http({ api: 'fast' })` checks it. */
+  readonly api: 'fast';
+  /**
+   * One request; return (or resolve to) its response. Pipelined requests are answered in order whatever
+   * order their handlers finish in. A throw, a rejection or an invalid response answers 500 with
+   * `connection: close` (or, if the response had begun, ends the connection) and is reported through the
+   * engine's `handler-error` event; the shard serves on.
+   */
+  readonly request: FastHttpRequestHandler;
+  /** Called once per shard before it serves; a throw fails `engine.start()`. */
+  setup?(context: ShardContext): void | Promise<void>;
+}
+
+/**
+ * Types a fast HTTP handler module's default export (`engine.http({ api: 'fast', handler })`); a bare
+ * request function is accepted too.
+ *
+ * @example
+ * ```ts
+ * // app.ts: runs in every shard
+ * import { defineFastHttpHandler } from 'sockshard';
+ * export default defineFastHttpHandler(async (request, context) => {
+ *   if (request.path === '/echo') return { headers: { 'content-type': 'text/plain' }, body: await request.bytes() };
+ *   return { status: 200, headers: { 'content-type': 'text/plain' }, body: `hello from shard ${context.shardId}\n` };
+ * });
+ *
+ * // server.ts
+ * const engine = createEngine({ shards: 2 });
+ * engine.http({ port: 8080, api: 'fast', handler: new URL('./app.js', import.meta.url) });
+ * await engine.start();
+ * ```
+ */
+export function defineFastHttpHandler(
+  handler: Omit<FastHttpHandler, 'api'> | FastHttpRequestHandler,
+): FastHttpHandler {
+  return typeof handler === 'function' ? { api: 'fast', request: handler } : { ...handler, api: 'fast' };
+}
+
+/**
  * The sender of a datagram.
  *
  * @example

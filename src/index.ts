@@ -71,10 +71,18 @@ export {
   UnknownShardError,
 } from './errors.js';
 export {
+  defineFastHttpHandler,
   defineHttpHandler,
   defineIcmpHandler,
   defineTcpHandler,
   defineUdpHandler,
+  type FastBody,
+  type FastHeaders,
+  type FastHttpHandler,
+  type FastHttpRequestHandler,
+  type FastRequest,
+  type FastResponse,
+  type FastResponseInit,
   type HttpHandler,
   type HttpRequestHandler,
   type IcmpHandler,

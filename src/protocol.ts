@@ -46,8 +46,14 @@ export interface UdpSettings {
   readonly sendBufferSize?: number;
 }
 
-/** The `node:http` server settings a shard applies (a plain-data subset of `http.ServerOptions`). */
+/** The HTTP server settings a shard applies (a plain-data subset of `http.ServerOptions`, plus `api`). */
 export interface HttpServerSettings {
+  /**
+   * Which handler API serves the listener: `node` (default) runs a `defineHttpHandler` module on a
+   * `node:http` server; `fast` runs a `defineFastHttpHandler` module on sockshard's own HTTP/1.1 path (llhttp
+   * on connections the shard owns natively), with the same limits, timeouts and counters.
+   */
+  readonly api?: 'node' | 'fast';
   readonly keepAliveTimeout?: number;
   readonly headersTimeout?: number;
   readonly requestTimeout?: number;

@@ -296,7 +296,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       const handoff = await this.#handoff();
       for (const listener of this.#listeners) {
         if (listener.config.balance === 'kernel') await this.#listenInShards(listener);
-        else await this.#listenHere(listener, handoff);
+        // The fast path serves raw fds (the shard owns them natively): it always takes the native handoff.
+        else await this.#listenHere(listener, listener.config.http?.api === 'fast' ? 'native' : handoff);
       }
       const { metrics, handleSignals } = this.#options;
       if (metrics !== undefined) {

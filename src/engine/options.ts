@@ -424,7 +424,10 @@ export function resolveListener(
       const value = (options as HttpOptions)[key];
       if (value !== undefined) settings[key] = checkInteger(`${prefix}${key}`, value, 0, 2 ** 31 - 1);
     }
-    http = settings;
+    const api = (options as HttpOptions).api ?? 'node';
+    if (api !== 'node' && api !== 'fast')
+      throw new InvalidOptionError(`${prefix}api`, `must be 'node' or 'fast', got ${String(api)}`);
+    http = api === 'fast' ? { ...settings, api } : settings;
   }
   return {
     id,

@@ -202,6 +202,69 @@ export interface UdpBatchSizes {
   readonly metaLength: number;
 }
 
+/*
+ * Stream groups (`startStreams`): one thread's TCP connections, each on a uv_poll in its loop, read with
+ * recv into the slab's input region and written with writev from anywhere in the slab. native/ss.h has
+ * the same tables.
+ *
+ *   events, STREAM_EVENT_WORDS words each (the addon writes; valid during the callback):
+ *   +0 STREAM_EVENT_TYPE  +1 STREAM_EVENT_ID  +2 STREAM_EVENT_A  +3 STREAM_EVENT_B
+ *   STREAM_DATA     A = offset in the slab, B = length: bytes the peer sent (8-byte aligned offsets)
+ *   STREAM_EOF      the peer shut its write side
+ *   STREAM_ERROR    A = errno of a failed read or write: the stream reads and writes no more, destroy it
+ *   STREAM_DRAINED  output that had passed highWater has all gone to the kernel
+ *   STREAM_CLOSED   the group closed the stream after an END record (and the peer's close): forget the id
+ *   STREAM_NONE     dropped (its stream was destroyed meanwhile): skip
+ *
+ *   out (the caller writes, then calls streamsFlush): word STREAM_OUT_COUNT = records, word 1 reserved,
+ *   then STREAM_OUT_WORDS words per record: [id, offset, length, flags]; flags STREAM_OUT_END shuts the
+ *   write side after the record's bytes, drops what the peer still sends, and closes (then STREAM_CLOSED).
+ *
+ *   pending (the addon writes): per stream id, the bytes the kernel has not taken yet.
+ */
+export const STREAM_EVENT_WORDS = 4;
+export const STREAM_EVENT_TYPE = 0;
+export const STREAM_EVENT_ID = 1;
+export const STREAM_EVENT_A = 2;
+export const STREAM_EVENT_B = 3;
+export const STREAM_NONE = 0;
+export const STREAM_DATA = 1;
+export const STREAM_EOF = 2;
+export const STREAM_ERROR = 3;
+export const STREAM_DRAINED = 4;
+export const STREAM_CLOSED = 5;
+export const STREAM_OUT_HEADER_WORDS = 2;
+export const STREAM_OUT_COUNT = 0;
+export const STREAM_OUT_WORDS = 4;
+export const STREAM_OUT_ID = 0;
+export const STREAM_OUT_OFFSET = 1;
+export const STREAM_OUT_LENGTH = 2;
+export const STREAM_OUT_FLAGS = 3;
+export const STREAM_OUT_END = 1;
+
+export interface StreamsOptions {
+  /** The slab's input region, [0, inBytes): where reads land. The rest is the caller's for output. */
+  readonly inBytes: number;
+  /** The most one recv takes (default 64 KiB); at most inBytes. */
+  readonly readBytes?: number;
+  /** Stop reading a stream with more unsent output than this (default 64 KiB). */
+  readonly highWater?: number;
+}
+
+/**
+ * Called once per loop turn with the number of events written to `events` (after every readable stream
+ * of this turn was read), and earlier when the slab's input region fills. A throw becomes an uncaught
+ * exception of this thread.
+ */
+export type StreamsCallback = (count: number) => void;
+
+declare const kStreamsHandle: unique symbol;
+
+/** What `startStreams` returns: opaque, only good for the streams* functions and `stopStreams`. */
+export interface StreamsHandle {
+  readonly [kStreamsHandle]: true;
+}
+
 /** The addon's exports exactly as native/binding.c defines them (no validation beyond types and ranges). */
 export interface NativeBinding {
   listen(options: ListenOptions): BoundSocket;
@@ -223,6 +286,27 @@ export interface NativeBinding {
   stopUdpBatch(handle: UdpBatchHandle): void;
   resumeUdpBatch(handle: UdpBatchHandle): void;
   sendUdpBatch(fd: number, slab: Uint8Array, meta: Int32Array, count: number): number;
+  /** Slab, events, out and pending must be views of SharedArrayBuffers (their memory never moves). */
+  startStreams(
+    slab: Uint8Array,
+    events: Int32Array,
+    out: Int32Array,
+    pending: Int32Array,
+    options: StreamsOptions,
+    callback: StreamsCallback,
+  ): StreamsHandle;
+  /** Polls the connected, non-blocking socket `fd` (now the group's: it closes it) and returns its id. */
+  streamsAdd(handle: StreamsHandle, fd: number): number;
+  /** Writes the out records (one writev per stream) and sets the count to 0. */
+  streamsFlush(handle: StreamsHandle): void;
+  /** Flushes, then writes `bytes` (any Uint8Array) to stream `id`; what the kernel refuses is kept. */
+  streamsWrite(handle: StreamsHandle, id: number, bytes: Uint8Array): void;
+  /** Stops (true) or restarts (false) reading stream `id`. */
+  streamsPause(handle: StreamsHandle, id: number, paused: boolean): void;
+  /** Closes stream `id` now, dropping its unsent output; no event follows. */
+  streamsDestroy(handle: StreamsHandle, id: number): void;
+  /** Closes every stream and the group; safe to call more than once. */
+  stopStreams(handle: StreamsHandle): void;
 }
 
 /** Every function the interface names; `satisfies` keeps the list complete. */
@@ -239,6 +323,13 @@ const FUNCTIONS = Object.keys({
   stopUdpBatch: true,
   resumeUdpBatch: true,
   sendUdpBatch: true,
+  startStreams: true,
+  streamsAdd: true,
+  streamsFlush: true,
+  streamsWrite: true,
+  streamsPause: true,
+  streamsDestroy: true,
+  stopStreams: true,
 } satisfies Record<keyof NativeBinding, true>);
 
 type Loaded = { readonly binding: NativeBinding } | { readonly error: unknown };
