@@ -93,7 +93,7 @@ export class StreamsTransport implements Transport {
   }
 
   /** Takes `fd` (now the group's to close) and returns its connection id. */
-  add(fd: number): number {
+  open(fd: number): number {
     return this.#native.streamsAdd(this.#handle, fd);
   }
 
