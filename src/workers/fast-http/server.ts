@@ -1,6 +1,5 @@
 import { type ConnectionOwner, FastConnection, type FastListener } from './connection.js';
 import { Llhttp } from './llhttp.js';
-import { SocketTransport } from './socket-transport.js';
 import { type StreamSink, StreamsTransport } from './streams-transport.js';
 
 /** What the shard does for the fast path: count, report, and account for closed connections. */
@@ -22,7 +21,7 @@ const MAX_SWEEP_MS = 1000;
  */
 export class FastHttpServer implements ConnectionOwner, StreamSink {
   readonly llhttp = new Llhttp();
-  readonly transport: StreamsTransport | SocketTransport;
+  readonly transport: StreamsTransport;
   now = Date.now();
   draining = false;
   readonly #hooks: FastServerHooks;
@@ -34,8 +33,7 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
 
   constructor(hooks: FastServerHooks) {
     this.#hooks = hooks;
-    this.transport =
-      process.env.SOCKSHARD_FAST_IO === 'socket' ? new SocketTransport(this) : new StreamsTransport(this);
+    this.transport = new StreamsTransport(this);
   }
 
   /** Tunes the sweep to a listener's shortest timeout (call once per listener before serving). */
@@ -57,7 +55,6 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
     const id = this.transport.open(fd);
     this.now = Date.now();
     const connection = new FastConnection(id, listener, this, addressBucket);
-    if (this.transport instanceof SocketTransport) this.transport.attach(connection);
     this.#connections[id] = connection;
     this.#open.add(connection);
     if (this.#sweep === undefined) {

@@ -1,10 +1,9 @@
 import type { FastConnection } from './connection.js';
 
 /**
- * How a fast connection's bytes reach the kernel. Two exist, measured against each other (see the README):
- * the shard's native stream group (`streams-transport.ts`, the default) and Node's `net.Socket`
- * (`socket-transport.ts`). Writes are queued in order and leave together (corked) at the end of the batch
- * or tick that made them.
+ * How a fast connection's bytes reach the kernel: the shard's native stream group (`streams-transport.ts`).
+ * A `net.Socket` transport was measured against it and lost (commit 81f1c91 has it; see the README). Writes
+ * are queued in order and leave together (corked) at the end of the batch or tick that made them.
  */
 export interface Transport {
   /** Queues a response: `head` (latin1) then `body` (a string is sent as UTF-8). */
