@@ -159,6 +159,8 @@ export class FastConnection implements ParserEvents, BodyFlow {
   #readPaused = 0;
   #peerEnded = false;
   #streaming = false;
+  /** The response just written ends the connection. */
+  #lastSent = false;
 
   /** When the request being received began (-1: none), for headersTimeout and requestTimeout. */
   #requestStartedAt = -1;
@@ -428,6 +430,17 @@ export class FastConnection implements ParserEvents, BodyFlow {
         exchange.spans,
         exchange.body,
       );
+      // node:http's requireHostHeader (on by default): an HTTP/1.1 request without Host is answered 400 and
+      // the connection closes; its handler never sees it, and node:http's path counts it nowhere either.
+      if (exchange.minor === 1 && request.header('host') === undefined) {
+        if (exchange.shared) request.release();
+        exchange.keepAlive = false;
+        this.#closing = true;
+        exchange.raw = BAD_REQUEST;
+        exchange.state = State.Ready;
+        this.#pump();
+        continue;
+      }
       this.#owner.count(COUNTER_REQUESTS);
       const expect = exchange.minor === 1 ? request.header('expect') : undefined;
       if (expect !== undefined) {
@@ -507,8 +520,21 @@ export class FastConnection implements ParserEvents, BodyFlow {
       this.#write(exchange);
       if ((exchange.state as State) === State.Streaming) return;
       this.#retire(exchange);
+      if (this.#lastSent) this.#dropQueue();
     }
     this.#endIfDone();
+  }
+
+  /**
+   * A response that closes the connection was written: requests pipelined after it are not answered
+   * (node:http destroys the socket after that response, so their responses never leave either).
+   */
+  #dropQueue(): void {
+    for (const exchange of this.#queue) {
+      exchange.body?.abort();
+      exchange.state = State.Done;
+    }
+    this.#queue = [];
   }
 
   #write(exchange: Exchange): void {
@@ -516,18 +542,28 @@ export class FastConnection implements ParserEvents, BodyFlow {
     if (exchange.raw !== undefined) {
       transport.send(this, exchange.raw, null);
       exchange.state = State.Done;
+      this.#lastSent = true;
+      this.#closing = true;
       return;
     }
     const block = exchange.block!;
     const http10 = exchange.minor === 0;
-    const keepAlive = exchange.keepAlive && !this.#closingNow() && !block.close;
-    if (!keepAlive) this.#closing = true;
+    // Each request's own verdict (its Connection header, HTTP/1.0, maxRequestsPerSocket), the handler's
+    // `connection: close`, or engine.close() draining: any of them makes this the connection's last response.
+    const keepAlive = exchange.keepAlive && !this.#owner.draining && !block.close;
+    if (!keepAlive) {
+      this.#closing = true;
+      this.#lastSent = true;
+    }
     const payload = exchange.payload;
     const noBody = exchange.method === 'HEAD' || bodyless(exchange.status);
     if (isStreamedBody(payload)) {
       // HTTP/1.0 has no chunked coding: the body ends with the connection.
       const streamedKeepAlive = keepAlive && !http10;
-      if (!streamedKeepAlive) this.#closing = true;
+      if (!streamedKeepAlive) {
+        this.#closing = true;
+        this.#lastSent = true;
+      }
       const head = responseHead({
         status: exchange.status,
         block,
@@ -593,6 +629,7 @@ export class FastConnection implements ParserEvents, BodyFlow {
     exchange.state = State.Done;
     this.#streaming = false;
     this.#retire(exchange);
+    if (this.#lastSent) this.#dropQueue();
     this.#pump();
   }
 
@@ -616,10 +653,6 @@ export class FastConnection implements ParserEvents, BodyFlow {
     this.#owner.llhttp.resume(this.#parser);
     this.#pauseReading(false);
     if (leftover !== undefined) this.#parse(leftover, 0, leftover.length);
-  }
-
-  #closingNow(): boolean {
-    return this.#closing || this.#owner.draining;
   }
 
   /** Ends the connection once nothing is left to answer and no more requests will be served. */

@@ -32,7 +32,8 @@ export class RequestBody implements AsyncIterable<Uint8Array> {
 
   push(source: Uint8Array, offset: number, length: number): void {
     if (this.#discarding) return;
-    this.#chunks.push(source.slice(offset, offset + length));
+    // A copy (Buffer#slice would not copy): the source is reused by the next read.
+    this.#chunks.push(new Uint8Array(source.subarray(offset, offset + length)));
     this.#buffered += length;
     if (this.#buffered > BODY_HIGH_WATER && !this.#paused) {
       this.#paused = true;
