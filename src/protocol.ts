@@ -11,7 +11,8 @@ import type { Socket } from 'node:net';
 import type { SerializedError } from './errors.js';
 
 /** The kinds of listener a shard can serve. */
-export type ListenerKind = 'tcp' | 'http' | 'udp' | 'icmp';
+/** `fast-http` is `engine.http({ api: 'fast' })`: the coordinator treats it as `http`, the shard serves it natively. */
+export type ListenerKind = 'tcp' | 'http' | 'fast-http' | 'udp' | 'icmp';
 
 /** What a shard needs to know about one listener (all structured-clone safe). */
 export interface ListenerSpec {

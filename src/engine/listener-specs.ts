@@ -18,7 +18,7 @@ export function listenerSpecs(listeners: EngineListeners): ListenerSpec[] {
   const stream = listeners.stream.map(
     (config): ListenerSpec => ({
       id: config.id,
-      kind: config.kind,
+      kind: config.http?.api === 'fast' ? 'fast-http' : config.kind,
       handler: config.handler,
       ...(config.http === undefined ? {} : { http: config.http }),
       ...(config.balance === 'kernel'

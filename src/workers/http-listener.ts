@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type stream from 'node:stream';
+import { HandlerLoadError } from '../errors.js';
 import type { HttpHandler } from '../handler.js';
 import {
   COUNTER_HTTP_BAD_REQUESTS,
@@ -142,6 +143,12 @@ export const httpListenerKind: ListenerKindModule = {
   defineHelper: 'defineHttpHandler',
   bareFunction: 'request',
   async create(setup) {
+    if ((setup.handler as { api?: unknown }).api === 'fast') {
+      throw new HandlerLoadError(
+        setup.spec.handler,
+        "is a fast HTTP handler (defineFastHttpHandler): serve it with engine.http({ api: 'fast', ... })",
+      );
+    }
     const listener = new HttpListener(setup);
     await (setup.handler as HttpHandler).setup?.(setup.context, listener.server);
     return listener;

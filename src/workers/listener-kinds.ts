@@ -1,4 +1,5 @@
 import type { ListenerKind } from '../protocol.js';
+import { fastHttpListenerKind } from './fast-http-listener.js';
 import { httpListenerKind } from './http-listener.js';
 import { icmpListenerKind } from './icmp-listener.js';
 import type { ListenerKindModule } from './served-listener.js';
@@ -9,6 +10,7 @@ import { udpListenerKind } from './udp-listener.js';
 export const LISTENER_KINDS: Readonly<Record<ListenerKind, ListenerKindModule>> = {
   tcp: tcpListenerKind,
   http: httpListenerKind,
+  'fast-http': fastHttpListenerKind,
   udp: udpListenerKind,
   icmp: icmpListenerKind,
 };

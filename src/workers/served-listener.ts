@@ -68,6 +68,14 @@ export interface StreamListener extends ListenerBase {
    * already counted, tracked and given its idle timeout: it is the listener's from here.
    */
   serve(socket: net.Socket): void;
+  /**
+   * For a kind that owns its connections natively, as raw fds (the fast HTTP path), instead of as
+   * net.Sockets: the shard hands it each connection's fd (the listener's to close from then on) in place
+   * of wrapping it, counts it adopted and tracks it for the drain; the listener calls `closed` exactly once
+   * when the connection has ended. Its idle timeout and socket errors are the listener's to apply and
+   * count, and its `close` hook must destroy what is still open.
+   */
+  adoptFd?(fd: number, closed: () => void): void;
 }
 
 /** A listener of UDP ports. */

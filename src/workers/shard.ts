@@ -9,8 +9,19 @@ import {
 } from '../errors.js';
 import type { OffloadOptions, ShardContext, ShardMessageHook } from '../handler.js';
 import type { PingOptions, PingResult } from '../icmp/ping-options.js';
-import { close as closeFd, listen } from '../native/binding.js';
 import {
+  ACCEPTED_ADDRESS_HASH,
+  ACCEPTED_FD,
+  ACCEPTED_STRIDE,
+  type AcceptHandle,
+  close as closeFd,
+  listen,
+  resumeAccepting,
+  startAccepting,
+  stopAccepting,
+} from '../native/binding.js';
+import {
+  ADDRESS_BUCKET_MASK,
   addressTableSlice,
   COUNTER_ACCEPTED,
   COUNTER_ADOPT_FAILED,
@@ -52,7 +63,14 @@ interface Registered {
   readonly onShardMessage: ShardMessageHook['shardMessage'];
   /** balance 'kernel': this shard's own SO_REUSEPORT listening server. */
   kernel?: net.Server;
+  /** balance 'kernel' for a listener that adopts raw fds: its listening fd, accepted natively here. */
+  kernelNative?: { readonly fd: number; readonly accepting: AcceptHandle };
 }
+
+/** Connections a 'kernel' listener that adopts raw fds accepts per batch. */
+const ACCEPT_BATCH = 64;
+/** How long a 'kernel' native acceptor waits after an accept error (EMFILE and the like) before it resumes. */
+const ACCEPT_BACKOFF_MS = 100;
 
 /**
  * A shard: one worker thread with its own event loop. It adopts the connections and UDP sockets the
@@ -67,6 +85,8 @@ export class Shard {
   readonly #addresses: Int32Array;
   readonly #listeners = new Map<number, Registered>();
   readonly #sockets = new Set<net.Socket>();
+  /** Connections that listeners own as raw fds (StreamListener.adoptFd), open now. */
+  #nativeOpen = 0;
   readonly #mesh: ShardMesh;
   readonly #icmp: ShardIcmp | undefined;
   readonly #offloadPool: OffloadPool | undefined;
@@ -194,6 +214,11 @@ export class Shard {
     const udpSockets = this.#udpBatch.splice(0);
     const adopted: [net.Socket, Registered, StreamListener][] = [];
     for (let i = 0; i < handoffs.length; i += 3) {
+      const registered = this.#listeners.get(handoffs[i + 1]!);
+      if (registered?.listener.transport === 'stream' && registered.listener.adoptFd !== undefined) {
+        this.#adoptNative(handoffs[i]!, registered, registered.listener, handoffs[i + 2]!);
+        continue;
+      }
       const socket = this.#adopt(handoffs[i]!, handoffs[i + 1]!, handoffs[i + 2]!);
       if (socket !== undefined) adopted.push(socket);
     }
@@ -296,11 +321,45 @@ export class Shard {
     }
   }
 
+  /**
+   * A connection for a listener that owns raw fds (StreamListener.adoptFd): no net.Socket is made; the
+   * listener takes the fd (running no handler yet) and reports its end, which the shard counts as it counts
+   * a socket's close.
+   */
+  #adoptNative(fd: number, registered: Registered, listener: StreamListener, addressBucket: number): void {
+    try {
+      let open = true;
+      this.#nativeOpen++;
+      listener.adoptFd!(fd, () => {
+        if (!open) return;
+        open = false;
+        this.#nativeOpen--;
+        Atomics.sub(this.#addresses, addressBucket, 1);
+        this.#count(COUNTER_CLOSED);
+        if (this.#openConnections() === 0) this.#allClosed?.();
+      });
+      this.#count(COUNTER_ADOPTED);
+    } catch (error) {
+      this.#nativeOpen--;
+      Atomics.sub(this.#addresses, addressBucket, 1);
+      try {
+        closeFd(fd);
+      } catch {}
+      this.#count(COUNTER_ADOPT_FAILED);
+      this.#reportHandlerError(registered.spec.id, error);
+    }
+  }
+
+  #openConnections(): number {
+    return this.#sockets.size + this.#nativeOpen;
+  }
+
   /** handoff 'transfer': a socket Node accepted in the coordinator and moved here (paused until now). */
   #adoptTransferred(socket: net.Socket, listenerId: number, addressBucket: number): void {
     const registered = this.#listeners.get(listenerId);
     socket.once('close', () => Atomics.sub(this.#addresses, addressBucket, 1));
-    if (registered?.listener.transport !== 'stream') {
+    // The engine gives listeners that adopt raw fds the native handoff only.
+    if (registered?.listener.transport !== 'stream' || registered.listener.adoptFd !== undefined) {
       socket.destroy();
       this.#count(COUNTER_ADOPT_FAILED);
       this.#reportFault(listenerId, this.#adoptError(listenerId, 'it is not a stream listener here'));
@@ -319,7 +378,7 @@ export class Shard {
     socket.once('close', () => {
       this.#sockets.delete(socket);
       this.#count(COUNTER_CLOSED);
-      if (this.#sockets.size === 0) this.#allClosed?.();
+      if (this.#openConnections() === 0) this.#allClosed?.();
     });
     // Resets and broken pipes are a client's business, not a reason to end the shard.
     socket.on('error', () => this.#count(COUNTER_SOCKET_ERRORS));
@@ -369,6 +428,10 @@ export class Shard {
     const registered = this.#listeners.get(listenerId)!;
     const listener = registered.listener as StreamListener;
     const address = registered.spec.kernel!;
+    if (listener.adoptFd !== undefined) {
+      this.#listenKernelNative(registered, listener, port);
+      return;
+    }
     try {
       const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
       const server = net.createServer({ allowHalfOpen: listener.allowHalfOpen }, (socket) => {
@@ -389,6 +452,43 @@ export class Shard {
     }
   }
 
+  /** balance 'kernel' for a listener that adopts raw fds: accept4 in batches here, straight to it. */
+  #listenKernelNative(registered: Registered, listener: StreamListener, port: number): void {
+    const listenerId = registered.spec.id;
+    const address = registered.spec.kernel!;
+    try {
+      const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
+      const out = new Int32Array(ACCEPT_BATCH * ACCEPTED_STRIDE);
+      const accepting = startAccepting(bound.fd, out, (count) => {
+        if (count < 0) {
+          // Paused (EMFILE and the like): the kernel keeps the backlog meanwhile.
+          setTimeout(() => {
+            if (registered.kernelNative?.accepting === accepting) resumeAccepting(accepting);
+          }, ACCEPT_BACKOFF_MS);
+          return;
+        }
+        for (let i = 0; i < count; i++) {
+          const fd = out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
+          // As net.Server's maxConnections does for the socket listeners: over the cap, closed at once
+          // (counted refused, not accepted).
+          if (address.maxConnections > 0 && this.#nativeOpen >= address.maxConnections) {
+            this.#count(COUNTER_KERNEL_REFUSED);
+            closeFd(fd);
+            continue;
+          }
+          this.#count(COUNTER_ACCEPTED);
+          const bucket = out[i * ACCEPTED_STRIDE + ACCEPTED_ADDRESS_HASH]! & ADDRESS_BUCKET_MASK;
+          Atomics.add(this.#addresses, bucket, 1);
+          this.#adoptNative(fd, registered, listener, bucket);
+        }
+      });
+      registered.kernelNative = { fd: bound.fd, accepting };
+      this.#post({ type: 'listening', listenerId, port: bound.port });
+    } catch (error) {
+      this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) });
+    }
+  }
+
   /**
    * Stops taking work, lets what is in flight finish for up to `timeoutMs`, destroys the rest and ends the
    * thread. Each listener's hooks run in the order served-listener.ts describes.
@@ -396,7 +496,14 @@ export class Shard {
   async #drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
     const registered = [...this.#listeners.values()];
-    for (const { kernel } of registered) kernel?.close();
+    for (const entry of registered) {
+      entry.kernel?.close();
+      if (entry.kernelNative !== undefined) {
+        stopAccepting(entry.kernelNative.accepting);
+        closeFd(entry.kernelNative.fd);
+        entry.kernelNative = undefined;
+      }
+    }
     await Promise.all(registered.map(({ listener }) => listener.stop?.()));
     this.#mesh.close();
     this.#icmp?.close();
@@ -405,7 +512,8 @@ export class Shard {
     this.#takeControlRecords();
     for (const { listener } of registered) await listener.drain?.();
     await this.#connectionsClosed(timeoutMs);
-    const destroyed = this.#sockets.size;
+    // Native connections still open are destroyed by their listeners' `close` below.
+    const destroyed = this.#openConnections();
     const closed = [...this.#sockets].map(
       (socket) => new Promise((resolve) => socket.once('close', resolve)),
     );
@@ -418,7 +526,7 @@ export class Shard {
 
   /** Resolves once every connection has closed, or after `timeoutMs`. */
   async #connectionsClosed(timeoutMs: number): Promise<void> {
-    if (this.#sockets.size === 0) return;
+    if (this.#openConnections() === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.#allClosed = resolve;

@@ -124,7 +124,8 @@ interface Exchange {
 export class FastConnection implements ParserEvents, BodyFlow {
   readonly id: number;
   readonly listener: FastListener;
-  readonly addressBucket: number;
+  /** The shard's bookkeeping for this connection (counted closed, off its address bucket). */
+  readonly onClosed: () => void;
   readonly #owner: ConnectionOwner;
   readonly #parser: number;
 
@@ -172,10 +173,10 @@ export class FastConnection implements ParserEvents, BodyFlow {
   /** Set by the transport that serves this connection (its socket, for the socket transport). */
   io: unknown;
 
-  constructor(id: number, listener: FastListener, owner: ConnectionOwner, addressBucket: number) {
+  constructor(id: number, listener: FastListener, owner: ConnectionOwner, onClosed: () => void) {
     this.id = id;
     this.listener = listener;
-    this.addressBucket = addressBucket;
+    this.onClosed = onClosed;
     this.#owner = owner;
     this.#parser = owner.llhttp.alloc();
     this.#lastActivity = this.#idleSince = owner.now;

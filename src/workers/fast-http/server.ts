@@ -2,12 +2,10 @@ import { type ConnectionOwner, FastConnection, type FastListener } from './conne
 import { Llhttp } from './llhttp.js';
 import { type StreamSink, StreamsTransport } from './streams-transport.js';
 
-/** What the shard does for the fast path: count, report, and account for closed connections. */
+/** What the shard does for the fast path: count and report. */
 export interface FastServerHooks {
   count(counter: number): void;
   reportHandlerError(listenerId: number, error: unknown): void;
-  /** A connection is gone: count it closed and take it off its address bucket. */
-  closed(connection: FastConnection): void;
 }
 
 /** Sweep period bounds: timeouts fire within a quarter of their length, at most a second late. */
@@ -29,7 +27,6 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
   readonly #open = new Set<FastConnection>();
   #sweepMs = MAX_SWEEP_MS;
   #sweep: NodeJS.Timeout | undefined;
-  #onEmpty: (() => void) | undefined;
 
   constructor(hooks: FastServerHooks) {
     this.#hooks = hooks;
@@ -50,18 +47,17 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
     }
   }
 
-  /** Serves `fd` (a connected TCP socket, now ours) for `listener`. */
-  adopt(fd: number, listener: FastListener, addressBucket: number): FastConnection {
+  /** Serves `fd` (a connected TCP socket, ours from now on) for `listener`; `closed` runs once at its end. */
+  adopt(fd: number, listener: FastListener, closed: () => void): void {
     const id = this.transport.open(fd);
     this.now = Date.now();
-    const connection = new FastConnection(id, listener, this, addressBucket);
+    const connection = new FastConnection(id, listener, this, closed);
     this.#connections[id] = connection;
     this.#open.add(connection);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.#sweepAll(), this.#sweepMs);
       this.#sweep.unref();
     }
-    return connection;
   }
 
   batch(): void {
@@ -83,38 +79,24 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
   closed(connection: FastConnection): void {
     if (this.#connections[connection.id] === connection) this.#connections[connection.id] = undefined;
     this.#open.delete(connection);
-    this.#hooks.closed(connection);
-    if (this.#open.size === 0) this.#onEmpty?.();
-  }
-
-  get size(): number {
-    return this.#open.size;
+    connection.onClosed();
   }
 
   /** engine.close(): idle connections end now, busy ones after their response in progress. */
-  drain(): void {
+  drain(listenerId: number): void {
     this.draining = true;
     this.now = Date.now();
-    for (const connection of [...this.#open]) connection.drain();
+    for (const connection of [...this.#open]) if (connection.listener.id === listenerId) connection.drain();
     this.transport.flush();
   }
 
-  /** Resolves when no connection is left, or after `timeoutMs`; returns how many were destroyed then. */
-  async closeAll(timeoutMs: number): Promise<number> {
-    if (this.#open.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.#onEmpty = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    const destroyed = this.#open.size;
-    for (const connection of [...this.#open]) connection.destroy();
+  /** Destroys the listener's connections that are still open; with none left at all, stops for good. */
+  close(listenerId: number): boolean {
+    for (const connection of [...this.#open]) if (connection.listener.id === listenerId) connection.destroy();
+    if (this.#open.size > 0) return false;
     clearInterval(this.#sweep);
     this.transport.stop();
-    return destroyed;
+    return true;
   }
 
   #sweepAll(): void {

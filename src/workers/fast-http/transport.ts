@@ -2,7 +2,7 @@ import type { FastConnection } from './connection.js';
 
 /**
  * How a fast connection's bytes reach the kernel: the shard's native stream group (`streams-transport.ts`).
- * A `net.Socket` transport was measured against it and lost (commit 81f1c91 has it; see the README). Writes
+ * A `net.Socket` transport was measured against it and lost (commit bb78c6b has it; see the README). Writes
  * are queued in order and leave together (corked) at the end of the batch or tick that made them.
  */
 export interface Transport {
