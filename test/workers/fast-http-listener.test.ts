@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine, type Engine, type HandlerError } from '../../src/index.js';
+import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { header, WireClient } from '../helpers/http-responses.js';
+import { useTeardown } from '../helpers/sockets.js';
+
+const defer = useTeardown();
+const task = new URL('../fixtures/offload/task.ts', import.meta.url);
+
+async function started(engine: Engine): Promise<Engine> {
+  await engine.start();
+  defer(() => engine.close({ timeoutMs: 1000 }));
+  return engine;
+}
+
+async function client(engine: Engine): Promise<WireClient> {
+  const c = await WireClient.connect(portOf(engine));
+  defer(() => c.close());
+  return c;
+}
+
+/** One request on a new connection; resolves with the status, x-shard and body. */
+async function get(engine: Engine, path: string): Promise<{ status: number; shard: string; body: string }> {
+  const c = await client(engine);
+  c.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  const [response] = await c.responses(1);
+  await c.close();
+  return {
+    status: response!.status,
+    shard: header(response!, 'x-shard') ?? '',
+    body: response!.body.toString(),
+  };
+}
+
+describe("engine.http({ api: 'fast' })", () => {
+  it("serves from every shard with balance 'kernel' (accepted natively in the shards)", async () => {
+    const engine = await started(
+      createEngine({ shards: 2, restart: { spare: false } }).http({
+        port: 0,
+        api: 'fast',
+        balance: 'kernel',
+        handler: fixtureHandler('fast-context.ts'),
+      }),
+    );
+    const shards = new Set<string>();
+    for (let i = 0; i < 24 && shards.size < 2; i++) shards.add((await get(engine, '/')).shard);
+    expect([...shards].sort()).toEqual(['0', '1']);
+    expect(engine.stats().total.accepted).toBeGreaterThan(0);
+    await expect.poll(() => engine.stats().total.connections).toBe(0);
+  });
+
+  it('counts every connection adopted and closed, and requests', async () => {
+    const engine = await started(
+      createEngine({ shards: 2, restart: { spare: false } }).http({
+        port: 0,
+        api: 'fast',
+        handler: fixtureHandler('fast-context.ts'),
+      }),
+    );
+    for (let i = 0; i < 6; i++) await get(engine, '/');
+    await expect.poll(() => engine.stats().total.closed).toBe(6);
+    const { total } = engine.stats();
+    expect([total.adopted, total.requests, total.connections]).toEqual([6, 6, 0]);
+  });
+
+  it('gives handlers context.offload and the ring mesh', async () => {
+    const engine = await started(
+      createEngine({ shards: 2, restart: { spare: false }, offload: { module: task, threads: 1 } }).http({
+        port: 0,
+        api: 'fast',
+        balance: 'round-robin',
+        handler: fixtureHandler('fast-context.ts'),
+      }),
+    );
+    expect(JSON.parse((await get(engine, '/offload?ms=5')).body)).toEqual({ burned: 5, spins: true });
+    const from = await get(engine, '/mesh?to=1&text=hello-1');
+    const to = from.shard === '1' ? '0' : '1';
+    expect((await get(engine, `/mesh?to=${to}&text=over-the-mesh`)).body).toBe('sent');
+    await expect
+      .poll(async () => {
+        const inbox = await get(engine, '/inbox');
+        return inbox.shard === to ? JSON.parse(inbox.body).includes('over-the-mesh') : 'other shard';
+      })
+      .toBe(true);
+  });
+
+  it('answers 500 for a response that would split (CR LF in a header) and reports ERR_HTTP_INVALID_RESPONSE', async () => {
+    const engine = await started(
+      createEngine({ shards: 1, restart: { spare: false } }).http({
+        port: 0,
+        api: 'fast',
+        handler: fixtureHandler('fast-context.ts'),
+      }),
+    );
+    const errors: HandlerError[] = [];
+    engine.on('handler-error', (error) => errors.push(error));
+    const c = await client(engine);
+    c.write('GET /bad-header HTTP/1.1\r\nHost: x\r\n\r\n');
+    const responses = await c.untilEnd();
+    expect(responses.map((r) => r.status)).toEqual([500]);
+    expect(c.bytes.toString('latin1')).not.toContain('x-injected');
+    await expect.poll(() => errors.map((error) => error.handlerCode)).toEqual(['ERR_HTTP_INVALID_RESPONSE']);
+  });
+
+  it('reports ERR_REQUEST_RELEASED when a synchronously answered request is read later', async () => {
+    const engine = await started(
+      createEngine({ shards: 1, restart: { spare: false } }).http({
+        port: 0,
+        api: 'fast',
+        handler: fixtureHandler('fast-read-later.ts'),
+      }),
+    );
+    const errors: HandlerError[] = [];
+    engine.on('handler-error', (error) => errors.push(error));
+    const c = await client(engine);
+    c.write('GET /x HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await c.responses(1))[0]!.body.toString()).toBe('answered\n');
+    await expect.poll(() => errors.map((error) => error.handlerCode)).toEqual(['ERR_REQUEST_RELEASED']);
+  });
+
+  it('finishes in-flight requests on close, ending idle keep-alive connections at once', async () => {
+    const engine = createEngine({ shards: 1, restart: { spare: false } }).http({
+      port: 0,
+      api: 'fast',
+      handler: fixtureHandler('fast-context.ts'),
+    });
+    await engine.start();
+    const idle = await client(engine);
+    idle.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await idle.responses(1);
+    const busy = await client(engine);
+    busy.write('GET /slow?ms=150 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await expect.poll(() => engine.stats().total.requests).toBe(2);
+    const closing = engine.close({ timeoutMs: 5000 });
+    const responses = await busy.untilEnd();
+    expect(responses.map((r) => [r.status, r.body.toString(), header(r, 'connection')])).toEqual([
+      [200, 'slow done', 'close'],
+    ]);
+    await idle.untilEnd();
+    await closing;
+  });
+
+  it('destroys a connection idle past idleTimeoutMs, and counts it', async () => {
+    const engine = await started(
+      createEngine({ shards: 1, restart: { spare: false } }).http({
+        port: 0,
+        api: 'fast',
+        idleTimeoutMs: 100,
+        handler: fixtureHandler('fast-context.ts'),
+      }),
+    );
+    const c = await client(engine);
+    c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.responses(1);
+    await c.untilEnd();
+    await expect.poll(() => engine.stats().total.idleTimeouts).toBe(1);
+  });
+
+  it.each([
+    ['a node:http handler under api fast', 'fast', 'hello-http.ts', /defineFastHttpHandler/],
+    ['a fast handler under api node', 'node', 'fast-context.ts', /api: 'fast'/],
+  ] as const)('fails start() with ERR_HANDLER_LOAD for %s', async (_case, api, fixture, message) => {
+    const engine = createEngine({ shards: 1, restart: { spare: false } }).http({
+      port: 0,
+      api,
+      handler: fixtureHandler(fixture),
+    });
+    await expect(engine.start()).rejects.toMatchObject({
+      code: 'ERR_HANDLER_LOAD',
+      message: expect.stringMatching(message),
+    });
+  });
+
+  it('refuses an unknown api with ERR_INVALID_OPTION', () => {
+    expect(() =>
+      createEngine({ shards: 1 }).http({
+        port: 0,
+        api: 'turbo' as 'fast',
+        handler: fixtureHandler('fast-context.ts'),
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'http.api' }));
+  });
+});
