@@ -24,6 +24,7 @@ import {
   isStreamedBody,
   responseHead,
   responseParts,
+  statusLine,
 } from './response.js';
 import type { Transport } from './transport.js';
 
@@ -483,14 +484,7 @@ export class FastConnection implements ParserEvents, BodyFlow {
       exchange.status = parts.status;
       exchange.payload = parts.body;
       // Checks the status now, so a bad one is this request's 500 and not a failure mid-write.
-      responseHead({
-        status: parts.status,
-        block: exchange.block,
-        contentLength: 0,
-        keepAlive: true,
-        http10: false,
-        now: 0,
-      });
+      statusLine(parts.status);
     } catch (error) {
       this.#failed(exchange, error);
       return;

@@ -9,7 +9,8 @@ import type { FastBody, FastHeaders, FastResponse, FastResponseInit } from '../.
 
 const statusLines = new Map<number, string>();
 
-function statusLine(status: number): string {
+/** The status line for `status`; throws InvalidResponseError for a status a handler may not send. */
+export function statusLine(status: number): string {
   let line = statusLines.get(status);
   if (line === undefined) {
     if (!Number.isInteger(status) || status < 200 || status > 999)
