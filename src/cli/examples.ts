@@ -23,6 +23,11 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     tryIt: (running) => `curl ${exampleUrl(running)}`,
   },
   {
+    name: 'http-fast',
+    summary: "the same on sockshard's fast HTTP/1.1 path (engine.http({ api: 'fast' }))",
+    tryIt: (running) => `curl ${exampleUrl(running)}   or   wrk ${exampleUrl(running)}`,
+  },
+  {
     name: 'udp-dns',
     summary: 'answers DNS A queries with 127.0.0.1 (engine.udp, every shard on one port)',
     tryIt: ({ host, port }) => `dig @${host} -p ${port} example.test A +short`,

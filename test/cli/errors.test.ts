@@ -26,7 +26,7 @@ describe('sockshard usage errors', () => {
     const { code, stderr } = await runCli(['serve', 'no-such-example']);
     expect(code).toBe(1);
     expect(stderr).toContain(
-      "value 'no-such-example' is invalid for argument 'example'. Allowed choices are tcp-echo, http-hello, udp-dns, icmp-monitor, resp-server",
+      "value 'no-such-example' is invalid for argument 'example'. Allowed choices are tcp-echo, http-hello, http-fast, udp-dns, icmp-monitor, resp-server",
     );
     expect(stderr).toContain('(sockshard serve --help for usage)');
   });
