@@ -180,4 +180,36 @@ describe("engine.http({ api: 'fast' })", () => {
       }),
     ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'http.api' }));
   });
+
+  it("loses only the dying shard's connections, and its replacement serves (no fd left behind)", async () => {
+    const engine = await started(
+      createEngine({ shards: 2, restart: { spare: false } }).http({
+        port: 0,
+        api: 'fast',
+        balance: 'round-robin',
+        handler: fixtureHandler('fast-mortal.ts'),
+      }),
+    );
+    const clients = await Promise.all([client(engine), client(engine)]);
+    for (const c of clients) c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const shards = await Promise.all(clients.map(async (c) => (await c.responses(1))[0]!.body.toString()));
+    expect(shards.sort()).toEqual(['shard 0\n', 'shard 1\n']);
+    const [victim, survivor] = clients;
+    victim!.write('GET /exit HTTP/1.1\r\nHost: x\r\n\r\n');
+    await victim!.untilEnd();
+    await expect.poll(() => engine.stats().total.restarts, { timeout: 10_000 }).toBe(1);
+    survivor!.write('GET /again HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await survivor!.responses(2))[1]!.status).toBe(200);
+    // The replacement joins the balancer once it is online: until then round-robin skips it.
+    const seen = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          seen.add((await get(engine, '/')).body);
+          return [...seen].sort();
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual(['shard 0\n', 'shard 1\n']);
+  });
 });
