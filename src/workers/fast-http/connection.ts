@@ -199,8 +199,9 @@ export class FastConnection implements ParserEvents, BodyFlow {
     this.#peerEnded = true;
     if (this.#finished || this.#broken) return;
     if (this.#inHead || (this.#parsing !== undefined && !this.#parsing.complete)) {
-      // A request cut short: node:http's parser.finish() fails the same way (clientError → 400).
-      this.#fail(BAD_REQUEST, COUNTER_HTTP_BAD_REQUESTS);
+      // A request cut short: a client that broke off, counted once as a socket error and not answered,
+      // as engine.http's node:http path does (src/workers/http-listener.ts): no one is left to read it.
+      this.error();
       return;
     }
     this.#closing = true;
