@@ -239,8 +239,26 @@ typedef struct poller {
   napi_async_cleanup_hook_handle cleanup;
 } poller;
 
+/*
+ * Drops what a native handle holds in JS: its references (the handle's own last), its async context and
+ * its cleanup hook. The caller has copied them out of its struct and cleared them there first: the struct
+ * may be freed once the handle's reference is gone, so nothing here touches it.
+ */
+static void release_js(napi_env env, const napi_ref *refs, size_t count, napi_async_context async_context,
+                       napi_async_cleanup_hook_handle cleanup) {
+  /* At teardown this runs under Node's SealHandleScope, and napi_async_destroy creates a handle. */
+  napi_handle_scope scope;
+  bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
+  if (async_context != NULL) napi_async_destroy(env, async_context);
+  for (size_t i = 0; i < count; i++) {
+    if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
+  }
+  if (scoped) napi_close_handle_scope(env, scope);
+  /* Last: during teardown this tells Node the hook has finished, after which env may go away. */
+  if (cleanup != NULL) napi_remove_async_cleanup_hook(cleanup);
+}
+
 static void release(poller *p) {
-  napi_env env = p->env;
   napi_ref refs[POLLER_ARRAYS + 2] = {p->callback, p->arrays[0], p->arrays[1], p->handle};
   napi_async_context async_context = p->async_context;
   napi_async_cleanup_hook_handle cleanup = p->cleanup;
@@ -248,17 +266,7 @@ static void release(poller *p) {
   for (int i = 0; i < POLLER_ARRAYS; i++) p->arrays[i] = NULL;
   p->async_context = NULL;
   p->cleanup = NULL;
-  /* At teardown this runs under Node's SealHandleScope, and napi_async_destroy creates a handle. */
-  napi_handle_scope scope;
-  bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
-  if (async_context != NULL) napi_async_destroy(env, async_context);
-  /* `p` may be freed once the last ref (the handle) is gone, so nothing below touches it. */
-  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
-    if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
-  }
-  if (scoped) napi_close_handle_scope(env, scope);
-  /* Last: during teardown this tells Node the hook has finished, after which env may go away. */
-  if (cleanup != NULL) napi_remove_async_cleanup_hook(cleanup);
+  release_js(p->env, refs, sizeof refs / sizeof refs[0], async_context, cleanup);
 }
 
 static void on_closed(uv_handle_t *handle) {
@@ -835,7 +843,6 @@ static bool group_can_take(void *arg) {
 }
 
 static void group_release(stream_group *g) {
-  napi_env env = g->env;
   napi_ref refs[GROUP_ARRAYS + 2] = {g->callback, g->arrays[0], g->arrays[1], g->arrays[2], g->arrays[3], g->handle};
   napi_async_context async_context = g->async_context;
   napi_async_cleanup_hook_handle cleanup = g->cleanup;
@@ -843,15 +850,7 @@ static void group_release(stream_group *g) {
   for (int i = 0; i < GROUP_ARRAYS; i++) g->arrays[i] = NULL;
   g->async_context = NULL;
   g->cleanup = NULL;
-  napi_handle_scope scope;
-  bool scoped = napi_open_handle_scope(env, &scope) == napi_ok;
-  if (async_context != NULL) napi_async_destroy(env, async_context);
-  /* `g` may be freed once the last ref (the handle) is gone, so nothing below touches it. */
-  for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
-    if (refs[i] != NULL) napi_delete_reference(env, refs[i]);
-  }
-  if (scoped) napi_close_handle_scope(env, scope);
-  if (cleanup != NULL) napi_remove_async_cleanup_hook(cleanup);
+  release_js(g->env, refs, sizeof refs / sizeof refs[0], async_context, cleanup);
 }
 
 static void group_closed(void *arg) {

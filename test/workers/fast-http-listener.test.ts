@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Engine, type HandlerError } from '../../src/index.js';
+import {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type HandlerError,
+  type HttpOptions,
+} from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
 import { header, WireClient } from '../helpers/http-responses.js';
 import { useTeardown } from '../helpers/sockets.js';
@@ -7,10 +13,23 @@ import { useTeardown } from '../helpers/sockets.js';
 const defer = useTeardown();
 const task = new URL('../fixtures/offload/task.ts', import.meta.url);
 
-async function started(engine: Engine): Promise<Engine> {
+/** A started engine with one fast listener (closed in teardown), and the handler errors it reports. */
+async function fastEngine(
+  fixture: string,
+  listener: Omit<HttpOptions, 'port' | 'handler' | 'api'> = {},
+  engineOptions: EngineOptions = {},
+): Promise<{ engine: Engine; errors: HandlerError[] }> {
+  const engine = createEngine({ shards: 1, restart: { spare: false }, ...engineOptions }).http({
+    port: 0,
+    api: 'fast',
+    handler: fixtureHandler(fixture),
+    ...listener,
+  });
+  const errors: HandlerError[] = [];
+  engine.on('handler-error', (error) => errors.push(error));
   await engine.start();
   defer(() => engine.close({ timeoutMs: 1000 }));
-  return engine;
+  return { engine, errors };
 }
 
 async function client(engine: Engine): Promise<WireClient> {
@@ -34,14 +53,7 @@ async function get(engine: Engine, path: string): Promise<{ status: number; shar
 
 describe("engine.http({ api: 'fast' })", () => {
   it("serves from every shard with balance 'kernel' (accepted natively in the shards)", async () => {
-    const engine = await started(
-      createEngine({ shards: 2, restart: { spare: false } }).http({
-        port: 0,
-        api: 'fast',
-        balance: 'kernel',
-        handler: fixtureHandler('fast-context.ts'),
-      }),
-    );
+    const { engine } = await fastEngine('fast-context.ts', { balance: 'kernel' }, { shards: 2 });
     const shards = new Set<string>();
     for (let i = 0; i < 24 && shards.size < 2; i++) shards.add((await get(engine, '/')).shard);
     expect([...shards].sort()).toEqual(['0', '1']);
@@ -50,13 +62,7 @@ describe("engine.http({ api: 'fast' })", () => {
   });
 
   it('counts every connection adopted and closed, and requests', async () => {
-    const engine = await started(
-      createEngine({ shards: 2, restart: { spare: false } }).http({
-        port: 0,
-        api: 'fast',
-        handler: fixtureHandler('fast-context.ts'),
-      }),
-    );
+    const { engine } = await fastEngine('fast-context.ts', {}, { shards: 2 });
     for (let i = 0; i < 6; i++) await get(engine, '/');
     await expect.poll(() => engine.stats().total.closed).toBe(6);
     const { total } = engine.stats();
@@ -64,13 +70,10 @@ describe("engine.http({ api: 'fast' })", () => {
   });
 
   it('gives handlers context.offload and the ring mesh', async () => {
-    const engine = await started(
-      createEngine({ shards: 2, restart: { spare: false }, offload: { module: task, threads: 1 } }).http({
-        port: 0,
-        api: 'fast',
-        balance: 'round-robin',
-        handler: fixtureHandler('fast-context.ts'),
-      }),
+    const { engine } = await fastEngine(
+      'fast-context.ts',
+      { balance: 'round-robin' },
+      { shards: 2, offload: { module: task, threads: 1 } },
     );
     expect(JSON.parse((await get(engine, '/offload?ms=5')).body)).toEqual({ burned: 5, spins: true });
     const from = await get(engine, '/mesh?to=1&text=hello-1');
@@ -85,15 +88,7 @@ describe("engine.http({ api: 'fast' })", () => {
   });
 
   it('answers 500 for a response that would split (CR LF in a header) and reports ERR_HTTP_INVALID_RESPONSE', async () => {
-    const engine = await started(
-      createEngine({ shards: 1, restart: { spare: false } }).http({
-        port: 0,
-        api: 'fast',
-        handler: fixtureHandler('fast-context.ts'),
-      }),
-    );
-    const errors: HandlerError[] = [];
-    engine.on('handler-error', (error) => errors.push(error));
+    const { engine, errors } = await fastEngine('fast-context.ts');
     const c = await client(engine);
     c.write('GET /bad-header HTTP/1.1\r\nHost: x\r\n\r\n');
     const responses = await c.untilEnd();
@@ -103,15 +98,7 @@ describe("engine.http({ api: 'fast' })", () => {
   });
 
   it('reports ERR_REQUEST_RELEASED when a synchronously answered request is read later', async () => {
-    const engine = await started(
-      createEngine({ shards: 1, restart: { spare: false } }).http({
-        port: 0,
-        api: 'fast',
-        handler: fixtureHandler('fast-read-later.ts'),
-      }),
-    );
-    const errors: HandlerError[] = [];
-    engine.on('handler-error', (error) => errors.push(error));
+    const { engine, errors } = await fastEngine('fast-read-later.ts');
     const c = await client(engine);
     c.write('GET /x HTTP/1.1\r\nHost: x\r\n\r\n');
     expect((await c.responses(1))[0]!.body.toString()).toBe('answered\n');
@@ -141,14 +128,7 @@ describe("engine.http({ api: 'fast' })", () => {
   });
 
   it('destroys a connection idle past idleTimeoutMs, and counts it', async () => {
-    const engine = await started(
-      createEngine({ shards: 1, restart: { spare: false } }).http({
-        port: 0,
-        api: 'fast',
-        idleTimeoutMs: 100,
-        handler: fixtureHandler('fast-context.ts'),
-      }),
-    );
+    const { engine } = await fastEngine('fast-context.ts', { idleTimeoutMs: 100 });
     const c = await client(engine);
     c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await c.responses(1);
@@ -182,14 +162,7 @@ describe("engine.http({ api: 'fast' })", () => {
   });
 
   it("loses only the dying shard's connections, and its replacement serves (no fd left behind)", async () => {
-    const engine = await started(
-      createEngine({ shards: 2, restart: { spare: false } }).http({
-        port: 0,
-        api: 'fast',
-        balance: 'round-robin',
-        handler: fixtureHandler('fast-mortal.ts'),
-      }),
-    );
+    const { engine } = await fastEngine('fast-mortal.ts', { balance: 'round-robin' }, { shards: 2 });
     const clients = await Promise.all([client(engine), client(engine)]);
     for (const c of clients) c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const shards = await Promise.all(clients.map(async (c) => (await c.responses(1))[0]!.body.toString()));

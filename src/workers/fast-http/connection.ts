@@ -159,7 +159,6 @@ export class FastConnection implements ParserEvents, BodyFlow {
   #ending = false;
   #finished = false;
   #readPaused = 0;
-  #peerEnded = false;
   #streaming = false;
   /** The response just written ends the connection. */
   #lastSent = false;
@@ -170,9 +169,6 @@ export class FastConnection implements ParserEvents, BodyFlow {
   #lastActivity: number;
   #idleSince: number;
   #endedAt = -1;
-
-  /** Set by the transport that serves this connection (its socket, for the socket transport). */
-  io: unknown;
 
   constructor(id: number, listener: FastListener, owner: ConnectionOwner, onClosed: () => void) {
     this.id = id;
@@ -196,7 +192,6 @@ export class FastConnection implements ParserEvents, BodyFlow {
 
   /** The peer shut its write side. */
   eof(): void {
-    this.#peerEnded = true;
     if (this.#finished || this.#broken) return;
     if (this.#inHead || (this.#parsing !== undefined && !this.#parsing.complete)) {
       // A request cut short: a client that broke off, counted once as a socket error and not answered,
@@ -773,14 +768,6 @@ export class FastConnection implements ParserEvents, BodyFlow {
     this.#queue = [];
     this.drained();
     this.#owner.closed(this);
-  }
-
-  get finished(): boolean {
-    return this.#finished;
-  }
-
-  get peerEnded(): boolean {
-    return this.#peerEnded;
   }
 }
 

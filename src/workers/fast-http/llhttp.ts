@@ -25,7 +25,6 @@ export interface ParserEvents {
 
 /** llhttp_errno values the connection acts on (llhttp's api.h). */
 export const HPE_OK = 0;
-export const HPE_CLOSED_CONNECTION = 5;
 export const HPE_PAUSED = 21;
 export const HPE_PAUSED_UPGRADE = 22;
 export const HPE_USER = 24;
@@ -40,13 +39,9 @@ interface LlhttpExports {
   llhttp_alloc(type: number): number;
   llhttp_free(parser: number): void;
   llhttp_execute(parser: number, data: number, length: number): number;
-  llhttp_finish(parser: number): number;
   llhttp_get_method(parser: number): number;
-  llhttp_get_http_major(parser: number): number;
   llhttp_get_http_minor(parser: number): number;
-  llhttp_get_error_reason(parser: number): number;
   llhttp_get_error_pos(parser: number): number;
-  llhttp_errno_name(errno: number): number;
   llhttp_method_name(method: number): number;
   llhttp_resume(parser: number): void;
   llhttp_resume_after_upgrade(parser: number): void;
@@ -171,22 +166,9 @@ export class Llhttp {
     return this.methods[this.#exports.llhttp_get_method(parser)] ?? 'GET';
   }
 
-  /** HTTP/1.0 → 0, HTTP/1.1 → 1 (llhttp accepts only major version 1 from clients here... and 0.9/2.0 it rejects). */
+  /** HTTP/1.0 → 0, HTTP/1.1 → 1 (llhttp refuses any other version from a client). */
   minorVersion(parser: number): number {
     return this.#exports.llhttp_get_http_minor(parser);
-  }
-
-  majorVersion(parser: number): number {
-    return this.#exports.llhttp_get_http_major(parser);
-  }
-
-  /** The parser's own words for why it failed, and llhttp's name for the errno (HPE_INVALID_...). */
-  errorReason(parser: number): string {
-    return this.#string(this.#exports.llhttp_get_error_reason(parser));
-  }
-
-  errorName(errno: number): string {
-    return this.#string(this.#exports.llhttp_errno_name(errno));
   }
 
   #reserve(bytes: number): void {
