@@ -59,7 +59,7 @@ export interface ConnectionOwner {
   closed(connection: FastConnection): void;
 }
 
-// As the shard answers node:http's clientError (src/workers/shard.ts), byte for byte.
+// As the node:http path answers its clientErrors (src/workers/http-listener.ts), byte for byte.
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 const HEADERS_TOO_LARGE =
   'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
@@ -496,7 +496,7 @@ export class FastConnection implements ParserEvents, BodyFlow {
       this.destroy();
       return;
     }
-    // node:http's path answers 500 and closes (src/workers/shard.ts #requestFailed): so does this one.
+    // The node:http path answers 500 and closes (src/workers/http-listener.ts): so does this one.
     exchange.state = State.Waiting;
     exchange.keepAlive = false;
     this.#closing = true;
