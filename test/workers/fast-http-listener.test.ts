@@ -127,6 +127,23 @@ describe("engine.http({ api: 'fast' })", () => {
     await closing;
   });
 
+  it('streams a body to a client that reads slowly, waiting while the output is over its bound', async () => {
+    const { engine } = await fastEngine('fast-context.ts');
+    const c = await client(engine);
+    c.socket.pause();
+    const chunks = 400; // 25 MiB: more than the kernel's buffers, so the stream has to wait for the client
+    c.write(`GET /stream?chunks=${chunks} HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n`);
+    // Both pipelined requests are parsed at once; the second waits for the stream (a stream that never
+    // heard its connection drain would never finish, and this test would time out).
+    await expect.poll(() => engine.stats().total.requests).toBe(2);
+    c.socket.resume();
+    const [streamed, after] = await c.responses(2);
+    expect(streamed!.chunked).toBe(true);
+    expect(streamed!.body.length).toBe(chunks * 64 * 1024);
+    for (let i = 0; i < chunks; i++) expect(streamed!.body[i * 64 * 1024]).toBe(97 + (i % 26));
+    expect(after!.body.toString()).toBe('0');
+  });
+
   it('destroys a connection idle past idleTimeoutMs, and counts it', async () => {
     const { engine } = await fastEngine('fast-context.ts', { idleTimeoutMs: 100 });
     const c = await client(engine);
