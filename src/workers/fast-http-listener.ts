@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
-import { HandlerLoadError } from '../errors.js';
+import { AdoptError, HandlerLoadError } from '../errors.js';
 import type { FastHttpHandler } from '../handler.js';
 import type { FastListener } from './fast-http/connection.js';
 import { FastHttpServer } from './fast-http/server.js';
@@ -61,7 +61,14 @@ class FastHttpListener implements StreamListener {
   /** Never called: the shard hands this kind raw fds only (the engine gives it the native handoff). */
   serve(socket: net.Socket): void {
     socket.destroy();
-    this.#shard.reportFault(this.#fast.id, new Error('a fast HTTP listener was handed a net.Socket'));
+    this.#shard.reportFault(
+      this.#fast.id,
+      new AdoptError(
+        this.#shard.shardId,
+        this.#fast.id,
+        'a fast HTTP listener takes raw fds, not a net.Socket',
+      ),
+    );
   }
 
   async drain(): Promise<void> {

@@ -346,7 +346,7 @@ export class Shard {
         closeFd(fd);
       } catch {}
       this.#count(COUNTER_ADOPT_FAILED);
-      this.#reportHandlerError(registered.spec.id, error);
+      this.#reportFault(registered.spec.id, this.#adoptError(registered.spec.id, `fd ${fd}`, error));
     }
   }
 
