@@ -2,8 +2,9 @@ import type { FastConnection } from './connection.js';
 
 /**
  * How a fast connection's bytes reach the kernel: the shard's native stream group (`streams-transport.ts`).
- * A `net.Socket` transport was measured against it and lost (commit bb78c6b has it; see the README). Writes
- * are queued in order and leave together (corked) at the end of the batch or tick that made them.
+ * A `net.Socket` transport was measured against it and lost (see the README; the commit "Fast path design
+ * (a), for the measurement only" has it). Writes are queued in order and leave together (corked) at the
+ * end of the batch or tick that made them.
  */
 export interface Transport {
   /** Queues a response: `head` (latin1) then `body` (a string is sent as UTF-8). */
