@@ -6,7 +6,7 @@
  *   npx tsx examples/http-hello.ts [--port 8080] [--shards N] [--host IP] [--stats S]   (= sockshard serve http-hello --stats 5)
  *   curl http://127.0.0.1:8080/
  */
-import type { ExampleOptions, RunningExample } from '../src/cli/example.js';
+import { besideExample, type ExampleOptions, type RunningExample } from '../src/cli/example.js';
 import { isMain, runExample } from '../src/cli/program.js';
 import { createEngine } from '../src/index.js'; // in your project: from 'sockshard'
 
@@ -17,7 +17,7 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
   const engine = createEngine(options.engine).http({
     host,
     port: options.port ?? DEFAULT_PORT,
-    handler: new URL('./http-hello/handler.ts', import.meta.url),
+    handler: besideExample('./http-hello/handler.js', import.meta.url),
     keepAliveTimeout: 5_000,
   });
   await engine.start();

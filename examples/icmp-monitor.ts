@@ -6,7 +6,7 @@
  *   npx tsx examples/icmp-monitor.ts [--port 8081] [--shards N] [--host IP]   (= sockshard serve icmp-monitor)
  *   SOCKSHARD_MONITOR_HOSTS=127.0.0.1,127.0.0.2 ... ;  curl http://127.0.0.1:8081/
  */
-import type { ExampleOptions, RunningExample } from '../src/cli/example.js';
+import { besideExample, type ExampleOptions, type RunningExample } from '../src/cli/example.js';
 import { isMain, runExample } from '../src/cli/program.js';
 import { createEngine } from '../src/index.js'; // in your project: from 'sockshard'
 
@@ -22,7 +22,7 @@ export interface MonitorOptions extends ExampleOptions {
 export async function start(options: MonitorOptions = {}): Promise<RunningExample> {
   const host = options.host ?? '127.0.0.1';
   const hosts = options.hosts ?? (process.env.SOCKSHARD_MONITOR_HOSTS ?? '127.0.0.1').split(',');
-  const handler = new URL('./icmp-monitor/monitor.ts', import.meta.url);
+  const handler = besideExample('./icmp-monitor/monitor.js', import.meta.url);
   // Handler modules are loaded by URL in every shard; the query carries their settings.
   handler.searchParams.set('hosts', hosts.join(','));
   handler.searchParams.set('interval', String(options.intervalMs ?? 1_000));

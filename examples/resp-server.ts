@@ -12,7 +12,7 @@
  *   redis-cli -p 6379 set greeting hello && redis-cli -p 6379 get greeting
  *   redis-benchmark -p 6379 -t ping,set,get,incr -q [-P 16]
  */
-import type { ExampleOptions, RunningExample } from '../src/cli/example.js';
+import { besideExample, type ExampleOptions, type RunningExample } from '../src/cli/example.js';
 import { isMain, runExample } from '../src/cli/program.js';
 import { createEngine } from '../src/index.js'; // in your project: from 'sockshard'
 
@@ -23,7 +23,7 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
   const engine = createEngine(options.engine).tcp({
     host,
     port: options.port ?? DEFAULT_PORT,
-    handler: new URL('./resp-server/handler.ts', import.meta.url),
+    handler: besideExample('./resp-server/handler.js', import.meta.url),
   });
   await engine.start();
   return { engine, protocol: 'tcp', host, port: engine.addresses()[0]!.port };

@@ -6,7 +6,7 @@
  *   npx tsx examples/tcp-echo.ts [--port 7000] [--shards N] [--host IP] [--stats S]   (= sockshard serve tcp-echo)
  *   nc 127.0.0.1 7000
  */
-import type { ExampleOptions, RunningExample } from '../src/cli/example.js';
+import { besideExample, type ExampleOptions, type RunningExample } from '../src/cli/example.js';
 import { isMain, runExample } from '../src/cli/program.js';
 import { createEngine } from '../src/index.js'; // in your project: from 'sockshard'
 
@@ -17,7 +17,7 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
   const engine = createEngine(options.engine).tcp({
     host,
     port: options.port ?? DEFAULT_PORT,
-    handler: new URL('./tcp-echo/handler.ts', import.meta.url),
+    handler: besideExample('./tcp-echo/handler.js', import.meta.url),
     balance: 'least-connections', // the default: the shard with the fewest open connections
   });
   await engine.start();

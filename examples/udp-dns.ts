@@ -8,7 +8,7 @@
  *   npx tsx examples/udp-dns.ts [--port 5300] [--shards N] [--host IP] [--stats S]   (= sockshard serve udp-dns)
  *   dig @127.0.0.1 -p 5300 example.test A +short
  */
-import type { ExampleOptions, RunningExample } from '../src/cli/example.js';
+import { besideExample, type ExampleOptions, type RunningExample } from '../src/cli/example.js';
 import { isMain, runExample } from '../src/cli/program.js';
 import { createEngine } from '../src/index.js'; // in your project: from 'sockshard'
 
@@ -19,7 +19,7 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
   const engine = createEngine(options.engine).udp({
     host,
     ports: [options.port ?? DEFAULT_PORT],
-    handler: new URL('./udp-dns/handler.ts', import.meta.url),
+    handler: besideExample('./udp-dns/handler.js', import.meta.url),
     reusePort: true,
     // A DNS message over UDP is at most 512 bytes without EDNS; allow EDNS-sized queries, drop the rest.
     maxDatagram: 4_096,

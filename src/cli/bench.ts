@@ -1,18 +1,18 @@
 /**
- * `sockshard bench`: runs the benchmark scripts in `bench/` (one per thing measured: ring, http, udp, ...)
- * in a child process through tsx, as `npm run bench:<name>` does; each prints its own table and writes
- * bench/results/<name>.json. With no name it runs bench/all.ts (`npm run bench`: every benchmark one at a
- * time, then the report), or, where that runner is absent, every script in turn.
+ * `sockshard bench <name>`, in a clone of the repository: runs the benchmark scripts in `bench/` (one per
+ * thing measured: ring, http, udp, ...) in a child process through tsx, as `npm run bench:<name>` does;
+ * each prints its own table and writes bench/results/<name>.json. With no name it runs bench/all.ts
+ * (`npm run bench`: every benchmark one at a time, then the report), or, where that runner is absent, every
+ * script in turn. (`sockshard bench ./app.mjs`, which measures a user's handler, is handler-bench.ts.)
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-/** The repository root: two levels up from both src/cli and dist/cli. */
-const ROOT = new URL('../../', import.meta.url);
-const BENCH_DIR = new URL('bench/', ROOT);
+const BENCH_DIR = new URL('bench/', PACKAGE_ROOT);
 /** bench/all.ts runs the others and writes the report: it is not a benchmark of its own. */
 const ALL_RUNNER = 'all';
 /** The order `sockshard bench` runs them in: the cheap, fundamental ones first; others follow by name. */
@@ -49,7 +49,10 @@ export async function runBench(
 ): Promise<number> {
   const available = benchNames(benchDir);
   if (available.length === 0) {
-    console.error('sockshard: no bench/ folder here: benchmarks run from a clone of the repository');
+    console.error(
+      "sockshard: name your HTTP handler module (sockshard bench ./app.mjs); the repository's own " +
+        'benchmarks run from a clone of it',
+    );
     return 1;
   }
   if (name !== undefined && !available.includes(name)) {
@@ -86,7 +89,7 @@ export async function runBench(
 
 /** Runs a child with our terminal; a SIGINT/SIGTERM sent to us alone is passed on, and we wait for it. */
 async function runChild(command: string, args: readonly string[]): Promise<number> {
-  const child = spawn(command, args, { cwd: fileURLToPath(ROOT), stdio: 'inherit' });
+  const child = spawn(command, args, { cwd: fileURLToPath(PACKAGE_ROOT), stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);

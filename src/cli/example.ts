@@ -3,6 +3,7 @@
  * `start(options)`, which builds an engine, starts it and says where it listens. It lives here, not in
  * `examples/`, because the CLI is compiled from `src/` alone and must not import anything outside it.
  */
+import { siblingModule } from '../engine/start-worker.js';
 import type { Engine, EngineOptions } from '../index.js';
 
 /** What `sockshard serve` (or a test) asks of an example; absent fields take the example's defaults. */
@@ -39,4 +40,13 @@ export function isExampleModule(value: unknown): value is { start: StartExample 
   return (
     typeof value === 'object' && value !== null && typeof (value as { start?: unknown }).start === 'function'
   );
+}
+
+/**
+ * A module beside an example (its handler), with the example's own extension: `.ts` where the example runs
+ * from the repository's sources, `.js` where it runs from the package (the build compiles the examples into
+ * `dist/examples/`). In your own project, write `new URL('./handler.js', import.meta.url)`.
+ */
+export function besideExample(relative: string, exampleUrl: string): URL {
+  return siblingModule(relative, exampleUrl);
 }

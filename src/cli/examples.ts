@@ -1,7 +1,9 @@
 /**
- * The examples `sockshard serve` knows. They live in `examples/` as TypeScript (they are meant to be read),
- * so the CLI loads them through tsx, a dev dependency: they run from a clone of the repository.
+ * The examples `sockshard serve` knows. They live in `examples/` as TypeScript (they are meant to be read);
+ * the build compiles them into the package (`dist/examples/`), so `npx sockshard serve http-hello` runs
+ * them from an install as JavaScript, and from a clone as TypeScript (where the CLI runs under tsx).
  */
+import { siblingModule } from '../engine/start-worker.js';
 import { exampleUrl, isExampleModule, type RunningExample, type StartExample } from './example.js';
 
 export interface ExampleEntry {
@@ -47,37 +49,15 @@ export const EXAMPLES: readonly ExampleEntry[] = [
 
 export const EXAMPLE_NAMES: readonly string[] = EXAMPLES.map((example) => example.name);
 
-/** The source file of an example: `examples/<name>.ts`, two levels up from both src/cli and dist/cli. */
+/** An example's script: `examples/<name>.ts` in a clone, `dist/examples/<name>.js` in the package. */
 export function exampleFile(name: string): URL {
-  return new URL(`../../examples/${name}.ts`, import.meta.url);
+  return siblingModule(`../../examples/${name}.js`, import.meta.url);
 }
 
-let typeScriptLoader: Promise<void> | undefined;
-
-/**
- * Makes `import()` of `.ts` files work. Run from its sources the CLI is already under tsx's loader; run
- * from `dist/` it registers tsx once, the way `sockshard`'s shards do for `.ts` handler modules.
- */
-function loadTypeScript(): Promise<void> {
-  if (import.meta.url.endsWith('.ts')) return Promise.resolve();
-  typeScriptLoader ??= import('tsx/esm/api').then(
-    ({ register }) => {
-      register();
-    },
-    (error: unknown) => {
-      throw new Error(
-        'the examples are TypeScript and need tsx, a dev dependency: run sockshard from a clone after `npm ci`',
-        { cause: error },
-      );
-    },
-  );
-  return typeScriptLoader;
-}
-
-/** Imports `examples/<name>.ts` and returns its `start` function. */
+/** Imports an example's script and returns its `start` function. */
 export async function loadExample(name: string): Promise<StartExample> {
-  await loadTypeScript();
-  const module: unknown = await import(exampleFile(name).href);
-  if (!isExampleModule(module)) throw new Error(`examples/${name}.ts does not export a start() function`);
+  const file = exampleFile(name);
+  const module: unknown = await import(file.href);
+  if (!isExampleModule(module)) throw new Error(`${file.pathname} does not export a start() function`);
   return module.start;
 }

@@ -1,6 +1,5 @@
 /**
- * The one loader of sockshard's native addon (`native/`, N-API in C, built by `npm install` with
- * node-gyp) and its hand-written typed interface: listen with SO_REUSEPORT, accept4 in batches driven by a
+ * The one loader of sockshard's native addon (`native/`, N-API in C) and its hand-written typed interface: listen with SO_REUSEPORT, accept4 in batches driven by a
  * uv_poll on the listening fd, UDP sockets with SO_REUSEPORT and buffer sizes, UDP datagrams in batches
  * (recvmmsg driven by a uv_poll, sendmmsg) straight to and from a slab, close, dup. Linux only.
  *
@@ -38,10 +37,15 @@ import {
   SyscallError,
   type SyscallErrorContext,
 } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { checkInteger, checkIpLiteral } from '../validate.js';
 
-/** node-gyp's output, from src/native (tsx, vitest) and dist/native (built) alike: both sit two levels down. */
-const ADDON_PATH = '../../build/Release/sockshard_native.node';
+/**
+ * node-gyp-build finds the addon for this Node and platform: a local build (`build/Release`, what `npm ci`
+ * compiles in a clone, or an install that had to build from source) first, else the prebuilt N-API binary
+ * that the package ships in `prebuilds/linux-x64/` (N-API is ABI-stable: one binary serves Node 20 to 26).
+ */
+const ADDON_ROOT = fileURLToPath(PACKAGE_ROOT);
 
 /** Layout of one accepted connection in the `out` array of `startAccepting`: `[fd, addressHash]`. */
 export const ACCEPTED_FD = 0;
@@ -339,7 +343,8 @@ let loaded: Loaded | undefined;
 
 function load(): Loaded {
   try {
-    const binding: unknown = require(ADDON_PATH);
+    const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
+    const binding = nodeGypBuild(ADDON_ROOT);
     // A build left over from an older checkout loads fine but may lack what this wrapper calls.
     const exports = binding as Readonly<Record<string, unknown>>;
     const missing = FUNCTIONS.filter((name) => typeof exports[name] !== 'function');
@@ -354,7 +359,7 @@ function load(): Loaded {
 export function loadNative(): NativeBinding {
   loaded ??= load();
   if ('error' in loaded) {
-    throw new NativeAddonUnavailableError(fileURLToPath(new URL(ADDON_PATH, import.meta.url)), loaded.error);
+    throw new NativeAddonUnavailableError(ADDON_ROOT, loaded.error);
   }
   return loaded.binding;
 }

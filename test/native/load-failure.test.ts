@@ -1,6 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 
-// Stands in for a machine where node-gyp failed: every require() of the addon throws.
+// Stands in for a machine where no prebuilt binary fits and node-gyp failed: every require() throws.
 vi.mock('node:module', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:module')>();
   const failingRequire = (): never => {
@@ -25,7 +26,8 @@ describe('when the addon cannot be loaded', () => {
     expect(error).toBeInstanceOf(SockshardError);
     expect(error).toMatchObject({
       code: 'ERR_NATIVE_UNAVAILABLE',
-      path: expect.stringMatching(/\/build\/Release\/sockshard_native\.node$/),
+      // The package folder, where node-gyp-build looked (build/Release, then prebuilds/).
+      path: fileURLToPath(new URL('../../', import.meta.url)),
       cause: expect.objectContaining({ code: 'MODULE_NOT_FOUND' }),
     });
     expect((error as Error).message).toContain('npm rebuild sockshard');
