@@ -1,13 +1,21 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { workerTypeScriptLoader } from '../typescript-modules.js';
 
 /**
- * Starts a Worker on a module URL. A `.ts` module (sockshard run from its sources, in tests and benchmarks)
- * cannot be loaded by a Node 20 worker directly, so the worker first registers tsx's loader (a dev
- * dependency) and then imports it; a `.js` module (the published build) starts as a plain module worker.
+ * Starts a Worker on a module URL, always from a small script that imports it: a module worker whose entry
+ * is still awaiting at its top level when the worker ends (every shard, at `engine.close()`) makes Node 24
+ * and 26 print "Warning: Detected unsettled top-level await"; a script's `import()` has no top level to
+ * wait on. Where shards need tsx to load TypeScript (sockshard run from its sources, in tests and
+ * benchmarks; or a program run under tsx on a Node that does not strip types: see typescript-modules.ts),
+ * the script registers tsx's loader first.
  */
 export function startWorker(module: URL, options: WorkerOptions = {}): Worker {
-  if (!module.pathname.endsWith('.ts')) return new Worker(module, options);
-  const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
+  const tsx = workerTypeScriptLoader(module);
+  const entry = `import(${JSON.stringify(module.href)})`;
+  const code =
+    tsx === undefined
+      ? entry
+      : `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return ${entry}; })`;
   return new Worker(code, { ...options, eval: true });
 }
 

@@ -1,5 +1,6 @@
 import { HandlerLoadError } from '../errors.js';
 import type { ListenerSpec } from '../protocol.js';
+import { isTypeScriptModule, typeScriptAdvice } from '../typescript-modules.js';
 import type { ListenerKindModule } from './served-listener.js';
 
 /** Imports a listener's handler module in this shard and checks that its default export fits the kind. */
@@ -8,7 +9,11 @@ export async function loadHandler(spec: ListenerSpec, kind: ListenerKindModule):
   try {
     module = (await import(spec.handler)) as { default?: unknown };
   } catch (error) {
-    throw new HandlerLoadError(spec.handler, `could not be imported: ${(error as Error).message}`, error);
+    const typeScript =
+      (error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION' &&
+      isTypeScriptModule(spec.handler);
+    const reason = typeScript ? typeScriptAdvice() : `could not be imported: ${(error as Error).message}`;
+    throw new HandlerLoadError(spec.handler, reason, error);
   }
   let handler = module.default;
   if (kind.bareFunction !== undefined && typeof handler === 'function')

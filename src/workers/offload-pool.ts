@@ -6,6 +6,7 @@ import { Piscina } from 'piscina';
 import { OffloadError, OffloadTimeoutError } from '../errors.js';
 import type { OffloadOptions } from '../handler.js';
 import type { OffloadSettings } from '../protocol.js';
+import { isTypeScriptModule, workerTypeScriptLoader } from '../typescript-modules.js';
 
 /**
  * A shard's offload executor: a piscina pool for CPU-heavy work, so that the shard's event loop keeps
@@ -59,13 +60,13 @@ export class OffloadPool {
 }
 
 /**
- * The file piscina's threads load. A `.ts` task module (sockshard run from its sources, in tests and
- * benchmarks) cannot be imported by a Node 20 worker directly, so it gets a small generated entry that
- * registers tsx's loader first (as startWorker does for shards); a `.js` module is used as it is.
+ * The file piscina's threads load. A `.ts` task module that needs tsx (sockshard run from its sources, or a
+ * program run under tsx on Node 20: see typescript-modules.ts) gets a small generated entry that registers
+ * tsx's loader first, as startWorker does for shards; any other module is used as it is.
  */
 function taskEntry(module: string): string {
-  if (!module.endsWith('.ts')) return module;
-  const tsx = import.meta.resolve('tsx/esm/api');
+  const tsx = isTypeScriptModule(module) ? workerTypeScriptLoader(module) : undefined;
+  if (tsx === undefined) return module;
   const source = [
     `import { register } from ${JSON.stringify(tsx)};`,
     'register();',
