@@ -1,8 +1,12 @@
-/** `sockshard serve`: runs an example until SIGINT or SIGTERM, then lets the engine close gracefully. */
+/**
+ * `sockshard serve`: runs an example, or a handler module of the user's, until SIGINT or SIGTERM, then lets
+ * the engine close gracefully.
+ */
 import { once } from 'node:events';
-import type { EngineOptions, EngineStats } from '../index.js';
+import { createEngine, type EngineOptions, type EngineStats } from '../index.js';
 import { exampleUrl, type RunningExample, type StartExample } from './example.js';
 import { EXAMPLES } from './examples.js';
+import type { UserModule } from './user-module.js';
 
 export interface ServeFlags {
   readonly host?: string;
@@ -17,8 +21,41 @@ export interface ServeFlags {
 /** How long in-flight work may take to finish after a signal before the rest is destroyed. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
-/** Starts an example and resolves with the process exit code once it has closed (0 after a signal). */
-export async function serveExample(name: string, start: StartExample, flags: ServeFlags): Promise<number> {
+/** What `serve` runs: an example's `start`, or one made for a user's module by `startUserModule`. */
+export interface Servable {
+  readonly name: string;
+  readonly start: StartExample;
+  /** A command to try it with, once it listens. */
+  readonly tryIt?: (running: RunningExample) => string;
+}
+
+/** An example by name, as `serve` runs it. */
+export function exampleServable(name: string, start: StartExample): Servable {
+  const tryIt = EXAMPLES.find((example) => example.name === name)?.tryIt;
+  return { name, start, ...(tryIt === undefined ? {} : { tryIt }) };
+}
+
+/** Serves a user's handler module on one listener of its kind (`--port`, default the kind's usual port). */
+export function userModuleServable(module: UserModule): Servable {
+  const { kind } = module;
+  return {
+    name: module.name,
+    tryIt: kind.tryIt,
+    start: async (options = {}) => {
+      const host = options.host ?? '127.0.0.1';
+      const engine = kind.listen(createEngine(options.engine), {
+        host,
+        port: options.port ?? kind.defaultPort,
+        handler: module.url,
+      });
+      await engine.start();
+      return { engine, protocol: kind.name, host, port: kind.boundPort(engine) };
+    },
+  };
+}
+
+/** Starts what it is given and resolves with the process exit code once it has closed (0 after a signal). */
+export async function serve({ name, start, tryIt }: Servable, flags: ServeFlags): Promise<number> {
   const engineOptions: EngineOptions = {
     // The engine closes itself on SIGINT/SIGTERM (and stops listening for them as it begins, so a second
     // Ctrl-C during a slow drain ends the process the usual way).
@@ -52,8 +89,7 @@ export async function serveExample(name: string, start: StartExample, flags: Ser
   console.log(`${name} listening on ${exampleUrl(running)} with ${shards} shard${shards === 1 ? '' : 's'}`);
   const metricsPort = engine.metricsPort();
   if (metricsPort !== undefined) console.log(`metrics on http://${running.host}:${metricsPort}/metrics`);
-  const tryIt = EXAMPLES.find((example) => example.name === name)?.tryIt(running);
-  if (tryIt !== undefined) console.log(`try: ${tryIt}`);
+  if (tryIt !== undefined) console.log(`try: ${tryIt(running)}`);
   console.log('Ctrl-C to stop');
 
   const timer =

@@ -22,13 +22,12 @@ describe('sockshard usage errors', () => {
     expect(stderr).toContain('Usage: sockshard');
   });
 
-  it('an unknown example names the choices', async () => {
+  it('an unknown example names the choices, and how to name a module instead', async () => {
     const { code, stderr } = await runCli(['serve', 'no-such-example']);
     expect(code).toBe(1);
     expect(stderr).toContain(
-      "value 'no-such-example' is invalid for argument 'example'. Allowed choices are tcp-echo, http-hello, http-fast, udp-dns, icmp-monitor, resp-server",
+      "'no-such-example' is no example (tcp-echo, http-hello, http-fast, udp-dns, icmp-monitor, resp-server); a handler module is named by its path, like ./no-such-example.mjs",
     );
-    expect(stderr).toContain('(sockshard serve --help for usage)');
   });
 
   it.each([

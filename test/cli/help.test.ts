@@ -11,12 +11,12 @@ describe('sockshard --help and --version', () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: sockshard \[options\] \[command\]/);
-    expect(stdout).toMatch(/^\s+serve \[options\] <example>\s+run an example/m);
-    expect(stdout).toMatch(/^\s+bench \[options\] \[name\]\s+run one benchmark/m);
+    expect(stdout).toMatch(/^\s+serve \[options\] <module\|example>\s+serve a handler module or an example/m);
+    expect(stdout).toMatch(/^\s+bench \[options\] \[module\|benchmark\]\s+measure your HTTP handler/m);
     expect(stdout).toContain('--version');
   });
 
-  it('serve --help lists the options and every example', async () => {
+  it("serve --help lists the options, how a module's kind is found, and every example", async () => {
     const { code, stdout } = await runCli(['serve', '--help']);
     expect(code).toBe(0);
     for (const option of [
@@ -25,20 +25,31 @@ describe('sockshard --help and --version', () => {
       '--shards <n>',
       '--stats <seconds>',
       '--metrics-port',
+      '--kind <kind>',
     ]) {
       expect(stdout).toContain(option);
     }
+    expect(stdout).toMatch(/request\(\) \(or a bare\s+function\) HTTP/);
     for (const example of ['tcp-echo', 'http-hello', 'udp-dns', 'resp-server']) {
       expect(stdout).toMatch(new RegExp(`^\\s+${example}\\s+\\S`, 'm'));
     }
   });
 
-  it('bench --help names the benchmarks in bench/ and how to pass arguments on', async () => {
+  it('bench --help explains the handler benchmark, names the benchmarks in bench/ and how to pass arguments on', async () => {
     const { code, stdout } = await runCli(['help', 'bench']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/one of: ring, http, udp/);
-    expect(stdout).toContain('--quick');
-    expect(stdout).toContain('--runs <n>');
+    expect(stdout).toMatch(/one of:\s+ring,\s+http,\s+udp/);
+    for (const option of [
+      '--quick',
+      '--json',
+      '--shards <n>',
+      '--connections <n>',
+      '--duration <seconds>',
+      '--runs <n>',
+    ]) {
+      expect(stdout).toContain(option);
+    }
+    expect(stdout).toContain('sockshard bench ./app.mjs --quick');
     expect(stdout).toContain('sockshard bench http --quick -- --duration 2');
   });
 

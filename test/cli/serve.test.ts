@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildQuery } from '../../examples/udp-dns/dns-message.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
-import { CliProcess } from './cli-process.js';
+import { CliProcess, runCli } from './cli-process.js';
 
 const defer = useTeardown();
 
@@ -17,6 +17,26 @@ function serve(args: readonly string[], script?: readonly string[]): CliProcess 
     await cli.exited;
   });
   return cli;
+}
+
+/** A handler module of the user's (plain JavaScript), by absolute path as a user would name it. */
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/cli/${name}`, import.meta.url));
+}
+
+function get(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (response) => {
+        response.setEncoding('utf8');
+        let text = '';
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
 }
 
 async function echo(port: number, text: string): Promise<string> {
@@ -51,19 +71,7 @@ describe('sockshard serve', () => {
   it('serve http-hello --stats 1: prints stats lines, and closes on SIGINT (exit 0)', async () => {
     const cli = serve(['http-hello', '--port', '0', '--shards', '1', '--stats', '1']);
     const [, port] = await cli.line(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-    const body = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port: Number(port), path: '/', agent: false }, (response) => {
-          response.setEncoding('utf8');
-          let text = '';
-          response.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          response.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
-    expect(body).toBe('hello from shard 0\n');
+    expect(await get(Number(port))).toBe('hello from shard 0\n');
     await cli.line(/stats: open \d+ \(per shard \d+\), served 1, requests 1, handler errors 0/, 5_000);
     cli.child.kill('SIGINT');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
@@ -81,5 +89,76 @@ describe('sockshard serve', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout).toContain('udp-dns closed');
+  });
+});
+
+describe("sockshard serve <module>: the user's own handler module, its kind found from its hooks", () => {
+  it('a bare function is an HTTP request listener: served on every shard, closed by SIGTERM', async () => {
+    const cli = serve([fixture('hello-http.mjs'), '--port', '0', '--shards', '2']);
+    const [, port] = await cli.line(
+      /hello-http\.mjs listening on http:\/\/127\.0\.0\.1:(\d+)\/ with 2 shards/,
+    );
+    expect(await get(Number(port))).toMatch(/^hello from shard [01] of 2\n$/);
+    expect(cli.stdout).toContain(`try: curl http://127.0.0.1:${port}/`);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(cli.stderr).toBe('');
+  });
+
+  it('connection() is TCP', async () => {
+    const cli = serve([fixture('echo-tcp.mjs'), '--port', '0', '--shards', '1']);
+    const [, port] = await cli.line(/listening on tcp:\/\/127\.0\.0\.1:(\d+) with 1 shard\n/);
+    expect(await echo(Number(port), 'from a module')).toBe('from a module');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('message() is UDP, the port bound by every shard', async () => {
+    const cli = serve([fixture('echo-udp.mjs'), '--port', '0', '--shards', '2']);
+    const [, port] = await cli.line(/listening on udp:\/\/127\.0\.0\.1:(\d+) with 2 shards\n/);
+    const client = await UdpClient.open();
+    defer(() => client.close());
+    client.send('datagram', Number(port));
+    const [reply] = await client.receive(1);
+    expect(reply!.toString()).toBe('datagram');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('hooks of two kinds need --kind, which then chooses', async () => {
+    const ambiguous = await runCli(['serve', fixture('http-and-tcp.mjs'), '--port', '0']);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toContain(
+      'it has request() (http) and connection() (tcp): choose one with --kind http|tcp',
+    );
+    const cli = serve([fixture('http-and-tcp.mjs'), '--kind', 'tcp', '--port', '0', '--shards', '1']);
+    const [, port] = await cli.line(/listening on tcp:\/\/127\.0\.0\.1:(\d+)/);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.setEncoding('utf8');
+    const [data] = (await once(socket, 'data')) as [string];
+    expect(data).toBe('tcp\n');
+    await once(socket, 'close');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it.each([
+    [['no-hooks.mjs'], 'is not a handler module: its default export has none of the handler hooks'],
+    [
+      ['hello-http.mjs', '--kind', 'udp'],
+      '--kind udp needs a message() hook, which its default export lacks',
+    ],
+    [['hello-http.mjs', '--kind', 'tls'], "option '-k, --kind <kind>' argument 'tls' is invalid"],
+    [['missing.mjs'], 'missing.mjs: no such file'],
+  ])('%j exits 1: %s', async ([file, ...flags], message) => {
+    const { code, stderr } = await runCli(['serve', fixture(file!), ...flags, '--port', '0']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(message);
+  });
+
+  it('--kind is refused for an example, which knows its own', async () => {
+    const { code, stderr } = await runCli(['serve', 'tcp-echo', '--kind', 'tcp']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('--kind is for handler modules');
   });
 });
