@@ -189,7 +189,7 @@ export const SHARD_MESSAGE_HEADER_BYTES = 8;
 /** Coordinator → shard messages. */
 export type CoordinatorMessage =
   /**
-   * handoff 'transfer' (Node 26+): a connection Node accepted, moved to the shard with the message itself.
+   * handoff 'transfer' (Node 24+): a connection Node accepted, moved to the shard with the message itself.
    * The one case where a connection travels by postMessage: that is the only way Node moves a socket.
    */
   | {

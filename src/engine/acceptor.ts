@@ -170,7 +170,7 @@ export class Acceptor {
 
   /**
    * handoff 'transfer': Node accepted `socket` (paused, so nothing was read) and it moves to its shard by
-   * postMessage, where Node supports that (Node 26); the limits and balancers are the same.
+   * postMessage, where Node supports that (Node 24+); the limits and balancers are the same.
    */
   readonly #onSocket = (socket: net.Socket): void => {
     this.accepted++;

@@ -458,7 +458,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (!supported) {
       throw new InvalidOptionError(
         'handoff',
-        `'transfer' needs a Node that moves sockets by postMessage (26+), this is ${process.version}`,
+        `'transfer' needs a Node that moves sockets by postMessage (24+), this is ${process.version}`,
       );
     }
     return 'transfer';

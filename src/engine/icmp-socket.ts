@@ -1,6 +1,12 @@
 /**
- * The coordinator's raw ICMP socket: a typed wrapper around the `raw-socket` package (1.8.1, CommonJS,
- * loaded with createRequire). Coordinator only, main thread only.
+ * The coordinator's raw ICMP socket: a typed wrapper around the `raw-socket` package (CommonJS, loaded with
+ * createRequire). Coordinator only, main thread only.
+ *
+ * The package is an optional dependency, so that its build never fails an install: the name `raw-socket`
+ * is an npm alias of @neuralegion/raw-socket 1.8.6, a maintained fork of nospaceships' raw-socket 1.8.1 with
+ * the same src/raw.cc. 1.8.1 pins nan 2.19, which does not compile on Node 24 or 26; the fork asks for
+ * nan ^2.22 (2.26.2 and later compile on 20, 24 and 26), and ships prebuilt binaries for Node 20 and 22
+ * (linux-x64). Where neither a prebuilt binary nor a build works, `open()` throws IcmpUnavailableError.
  *
  * What raw-socket does that shapes this wrapper (read in its index.js / src/raw.cc and issue tracker,
  * github.com/nospaceships/node-raw-socket):
@@ -15,7 +21,7 @@
  *   cut packet anyway (its IP total length exceeds what arrived).
  * - One recvfrom per readable event, and one queued send per writable event: every packet costs a libuv
  *   loop turn, and a queued send holds the caller's buffer (no copy) until its turn comes. So this wrapper
- *   uses the socket's own native `wrap` (an own property in 1.8.1, typed below; it falls back to the
+ *   uses the socket's own native `wrap` (an own property in 1.8, typed below; it falls back to the
  *   public API if the layout ever differs): `wrap.recv` in a loop until EAGAIN on each readable event, and
  *   `wrap.send`, a synchronous sendto(2), for `sendNow`: the kernel has copied the bytes when it returns,
  *   so a ring record can be released right away. `wrap.send` does not check `offset + length` against the
@@ -23,7 +29,7 @@
  * - Errors are plain `Error`s whose message is strerror(errno), without `code`; they are mapped back to
  *   errno names here (EPERM at creation becomes `IcmpPermissionError`). A poll error closes the socket
  *   ('error' then 'close'); an unhandled 'error' event would crash the process, so one is always attached.
- * - `generateChecksums` / `checksumOffset` are documented but not implemented in 1.8.1 (issue #63): the
+ * - `generateChecksums` / `checksumOffset` are documented but not implemented in 1.8 (issue #63): the
  *   ICMP checksum is ours (src/icmp/checksum.ts). For ICMPv6 the kernel fills it in (RFC 3542 §3.1).
  * - The native socket object can be garbage-collected, closing the socket, when nothing references it
  *   (issue #70, pull #73); this wrapper holds it until `close()`. The poll handle is ref'd: an open socket
@@ -55,7 +61,7 @@ import {
 import { parseIpv4 } from '../ip-address.js';
 import { checkInteger } from '../validate.js';
 
-/** The parts of raw-socket 1.8.1 this wrapper uses (it ships no types). */
+/** The parts of raw-socket 1.8 this wrapper uses (typed here: the fork's index.d.ts lacks `wrap`). */
 interface RawSocketWrap {
   send(
     buffer: Uint8Array,
@@ -71,7 +77,7 @@ interface RawSocketWrap {
 }
 
 interface RawSocket {
-  /** The native SocketWrap (an own property in 1.8.1). */
+  /** The native SocketWrap (an own property in 1.8). */
   readonly wrap?: RawSocketWrap;
   on(event: 'message', listener: (buffer: Buffer, source: string) => void): RawSocket;
   on(event: 'error', listener: (error: unknown) => void): RawSocket;
@@ -150,8 +156,9 @@ function loadRawSocket(): RawSocketModule {
     rawSocket = require('raw-socket') as RawSocketModule;
   } catch (cause) {
     throw new IcmpUnavailableError(
-      `the raw-socket package could not be loaded (${cause instanceof Error ? cause.message : String(cause)}); ` +
-        'install it with `npm install raw-socket` (its build needs python3, make and a C++ compiler)',
+      `the raw-socket package could not be loaded (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        'it is an optional dependency of sockshard, installed prebuilt for Node 20 and 22 and built from ' +
+        'source elsewhere, which needs python3, make and a C++ compiler; `npm rebuild raw-socket` builds it',
       cause,
     );
   }

@@ -55,7 +55,7 @@ export interface EngineOptions {
   /**
    * How accepted TCP connections reach their shard. `native` (default): the addon accepts and the fd goes
    * through the shard's control ring. `transfer`: Node accepts and moves the socket with postMessage,
-   * which needs Node 26+ (start() fails elsewhere). `auto`: `transfer` where Node supports it, else
+   * which needs Node 24 or later (start() fails elsewhere). `auto`: `transfer` where Node supports it, else
    * `native`. See the HTTP benchmark for how they compare.
    */
   readonly handoff?: 'native' | 'transfer' | 'auto';

@@ -366,7 +366,7 @@ export class ShardHandle implements Balanced {
     this.#addresses.fill(0);
   }
 
-  /** handoff 'transfer': moves a socket Node accepted to the shard, by postMessage (Node 26+). */
+  /** handoff 'transfer': moves a socket Node accepted to the shard, by postMessage (Node 24+). */
   transfer(socket: Socket, listenerId: number, addressBucket: number): void {
     this.worker.postMessage(
       { type: 'adopt', listenerId, addressBucket, socket } satisfies CoordinatorMessage,

@@ -4,8 +4,9 @@ import { MessageChannel, type TransferListItem } from 'node:worker_threads';
 let supported: Promise<boolean> | undefined;
 
 /**
- * Whether this Node can move a connected `net.Socket` to another thread with `postMessage` (Node 26 can;
- * Node 20 throws "Found invalid object in transferList"). Found out once, by trying it on a loopback
+ * Whether this Node can move a connected `net.Socket` to another thread with `postMessage`. The one place
+ * that says which do: tried here, Node 24.22 and 26.12 can; 20.20 ("Found invalid object in transferList")
+ * and 22.23 ("Found invalid value in transferList") cannot. Found out once, by trying it on a loopback
  * connection, rather than from the version number.
  */
 export function canTransferSockets(): Promise<boolean> {
