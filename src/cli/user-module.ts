@@ -20,7 +20,11 @@ export interface UserModule {
 
 /** Whether a command-line argument names a file rather than an example or a benchmark. */
 export function looksLikeModulePath(argument: string): boolean {
-  return argument.includes('/') || /\.[mc]?[jt]s$/.test(argument) || existsSync(argument);
+  return (
+    argument.includes('/') ||
+    /\.[mc]?[jt]s$/.test(argument) ||
+    (existsSync(argument) && statSync(argument).isFile())
+  );
 }
 
 /** Imports `file` (a path) and picks its kind; throws an Error that says what is wrong and what to do. */
