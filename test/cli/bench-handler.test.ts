@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,24 +7,10 @@ import {
   type HandlerBenchReport,
 } from '../../src/cli/handler-bench.js';
 import { useTeardown } from '../helpers/sockets.js';
+import { httpGet } from './cli-process.js';
 
 const defer = useTeardown();
 const HANDLER = new URL('../fixtures/cli/hello-http.mjs', import.meta.url);
-
-function get(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (response) => {
-        response.setEncoding('utf8');
-        let text = '';
-        response.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        response.on('end', () => resolve(text));
-      })
-      .on('error', reject);
-  });
-}
 
 describe("sockshard bench ./app.mjs: each contender's server", () => {
   it.each([
@@ -40,7 +25,7 @@ describe("sockshard bench ./app.mjs: each contender's server", () => {
       const before = await server.cpuMicros();
       // One connection per request: cluster's round robin gives consecutive connections to its workers in turn.
       const bodies = new Set<string>();
-      for (let i = 0; i < 6; i++) bodies.add(await get(port));
+      for (let i = 0; i < 6; i++) bodies.add(await httpGet(port));
       const expected = Array.from(
         { length: workers },
         (_, shard) => `hello from shard ${shard} of ${workers}\n`,

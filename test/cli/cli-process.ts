@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 /** The `sockshard` executable, as npm links it: bin/sockshard.js (sources through tsx in a clone). */
@@ -62,4 +63,20 @@ export async function runCli(
   const cli = new CliProcess(args);
   const { code } = await cli.exited;
   return { code, stdout: cli.stdout, stderr: cli.stderr };
+}
+
+/** GET / on 127.0.0.1:port over a new connection; resolves with the body. */
+export function httpGet(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (response) => {
+        response.setEncoding('utf8');
+        let text = '';
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
 }

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
-import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildQuery } from '../../examples/udp-dns/dns-message.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { UdpClient } from '../helpers/udp.js';
-import { CliProcess, runCli } from './cli-process.js';
+import { CliProcess, httpGet, runCli } from './cli-process.js';
 
 const defer = useTeardown();
 
@@ -22,21 +21,6 @@ function serve(args: readonly string[], script?: readonly string[]): CliProcess 
 /** A handler module of the user's (plain JavaScript), by absolute path as a user would name it. */
 function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/cli/${name}`, import.meta.url));
-}
-
-function get(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (response) => {
-        response.setEncoding('utf8');
-        let text = '';
-        response.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        response.on('end', () => resolve(text));
-      })
-      .on('error', reject);
-  });
 }
 
 async function echo(port: number, text: string): Promise<string> {
@@ -71,7 +55,7 @@ describe('sockshard serve', () => {
   it('serve http-hello --stats 1: prints stats lines, and closes on SIGINT (exit 0)', async () => {
     const cli = serve(['http-hello', '--port', '0', '--shards', '1', '--stats', '1']);
     const [, port] = await cli.line(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-    expect(await get(Number(port))).toBe('hello from shard 0\n');
+    expect(await httpGet(Number(port))).toBe('hello from shard 0\n');
     await cli.line(/stats: open \d+ \(per shard \d+\), served 1, requests 1, handler errors 0/, 5_000);
     cli.child.kill('SIGINT');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
@@ -98,7 +82,7 @@ describe("sockshard serve <module>: the user's own handler module, its kind foun
     const [, port] = await cli.line(
       /hello-http\.mjs listening on http:\/\/127\.0\.0\.1:(\d+)\/ with 2 shards/,
     );
-    expect(await get(Number(port))).toMatch(/^hello from shard [01] of 2\n$/);
+    expect(await httpGet(Number(port))).toMatch(/^hello from shard [01] of 2\n$/);
     expect(cli.stdout).toContain(`try: curl http://127.0.0.1:${port}/`);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
