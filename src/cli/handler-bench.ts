@@ -146,7 +146,9 @@ export class BenchServer {
 
   async close(): Promise<void> {
     if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      if (this.#child.connected) this.#child.send({ type: 'close' } satisfies BenchServerRequest);
+      // The server may be on its way out already (it failed to start): then sending fails, and it is killed.
+      const kill = (error: Error | null) => error !== null && this.#child.kill();
+      if (this.#child.connected) this.#child.send({ type: 'close' } satisfies BenchServerRequest, kill);
       else this.#child.kill();
       const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
       await this.#exited;
