@@ -1,8 +1,8 @@
 /**
- * Handler modules written in TypeScript: where Node loads them by itself, where tsx has to, and what to
- * tell a user whose Node can do neither. Used by the coordinator (which loader its shards start with), by
- * shards (the error for a `.ts` module that fails) and by the CLI (which imports a handler to learn its
- * kind).
+ * Modules written in TypeScript (handlers, offload tasks, sockshard's own sources): where Node loads them
+ * by itself, where tsx has to, and what to tell a user whose Node can do neither. Used where threads start
+ * (startWorker, the offload pool), where shards import handler modules, and by the CLI (which imports a
+ * handler to learn its kind).
  *
  * What the probes found (a worker importing a `.ts` file, on each Node CI runs and on 22):
  * - Node 22.18+, 24 and 26 strip types by themselves (`process.features.typescript` is `'strip'`), in
@@ -10,7 +10,10 @@
  *   imports other TypeScript files by their real `.ts` names.
  * - Node 20 cannot (ERR_UNKNOWN_FILE_EXTENSION). Under tsx (`npx tsx server.ts`, `node --import tsx`) its
  *   main thread can, but its worker threads do not inherit tsx's hooks (tsx registers them in the main
- *   thread only on Node 20), so a coordinator that runs under tsx starts its shards with tsx registered.
+ *   thread only on Node 20), so a shard of a program that runs under tsx registers tsx itself before it
+ *   imports a `.ts` module (and only then: a JavaScript handler costs no loader).
+ * - sockshard's own sources import each other as `.js`, which only tsx maps to `.ts`: from them (tests,
+ *   benchmarks, a clone's CLI) every worker starts with tsx registered.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -73,26 +76,45 @@ function tsxApi(base: string): string | undefined {
 
 let underTsx: string | undefined | null = null;
 
-/** tsx's API when this process runs under tsx and Node cannot strip types itself (Node 20), else undefined. */
+/** tsx's API when this process runs under tsx (its command line or NODE_OPTIONS says so), else undefined. */
 function tsxOfThisProcess(): string | undefined {
   if (underTsx === null) {
     const preload = tsxPreload();
     // `--import tsx` (or `tsx/esm`) names the package: resolve it as Node did, from the working directory.
     const absolute = preload !== undefined && (preload.startsWith('/') || preload.startsWith('file:'));
     const base = preload === undefined ? undefined : absolute ? preload : `${process.cwd()}/`;
-    underTsx = base === undefined || nodeStripsTypes() ? undefined : tsxApi(base);
+    underTsx = base === undefined ? undefined : tsxApi(base);
   }
   return underTsx;
 }
 
+/** Whether this module runs from sockshard's TypeScript sources (so this thread already loads `.ts`). */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
 /**
- * The tsx API a new worker must register before it imports `entry`, or undefined when it needs none.
- * sockshard run from its own sources (tests, benchmarks, a clone's CLI) always needs tsx for its `.ts`
- * files: they import each other as `.js`, which only tsx maps to `.ts`. Otherwise a worker needs tsx only
- * when this process runs under tsx on a Node that cannot strip types (Node 20).
+ * The tsx API that a thread must register before it imports `module`, or undefined when it needs none:
+ * none for JavaScript, tsx (a dev dependency) for sockshard's own sources, none where Node strips types,
+ * and elsewhere (Node 20) the tsx this process runs under, if any.
  */
-export function workerTypeScriptLoader(entry: URL | string): string | undefined {
-  const href = entry.toString();
-  if (import.meta.url.endsWith('.ts') && isTypeScriptModule(href)) return tsxApi(import.meta.url);
-  return tsxOfThisProcess();
+export function tsxFor(module: URL | string): string | undefined {
+  const href = module.toString();
+  if (!isTypeScriptModule(href)) return undefined;
+  if (FROM_SOURCES) return tsxApi(import.meta.url);
+  return nodeStripsTypes() ? undefined : tsxOfThisProcess();
+}
+
+let registered: Promise<void> | undefined;
+
+/**
+ * Makes this thread able to import `module`: registers tsx once where `tsxFor` says it is needed (a shard
+ * of a program run under tsx on Node 20, about to import a `.ts` handler). A no-op everywhere else, and in
+ * threads that run sockshard's sources, which started with tsx.
+ */
+export function prepareImport(module: string): Promise<void> {
+  const tsx = FROM_SOURCES ? undefined : tsxFor(module);
+  if (tsx === undefined) return Promise.resolve();
+  registered ??= import(tsx).then(({ register }: { register: () => unknown }) => {
+    register();
+  });
+  return registered;
 }

@@ -1,12 +1,13 @@
 import { HandlerLoadError } from '../errors.js';
 import type { ListenerSpec } from '../protocol.js';
-import { isTypeScriptModule, typeScriptAdvice } from '../typescript-modules.js';
+import { isTypeScriptModule, prepareImport, typeScriptAdvice } from '../typescript-modules.js';
 import type { ListenerKindModule } from './served-listener.js';
 
 /** Imports a listener's handler module in this shard and checks that its default export fits the kind. */
 export async function loadHandler(spec: ListenerSpec, kind: ListenerKindModule): Promise<object> {
   let module: { default?: unknown };
   try {
+    await prepareImport(spec.handler);
     module = (await import(spec.handler)) as { default?: unknown };
   } catch (error) {
     const typeScript =

@@ -6,7 +6,7 @@ import { Piscina } from 'piscina';
 import { OffloadError, OffloadTimeoutError } from '../errors.js';
 import type { OffloadOptions } from '../handler.js';
 import type { OffloadSettings } from '../protocol.js';
-import { isTypeScriptModule, workerTypeScriptLoader } from '../typescript-modules.js';
+import { tsxFor } from '../typescript-modules.js';
 
 /**
  * A shard's offload executor: a piscina pool for CPU-heavy work, so that the shard's event loop keeps
@@ -65,7 +65,7 @@ export class OffloadPool {
  * tsx's loader first, as startWorker does for shards; any other module is used as it is.
  */
 function taskEntry(module: string): string {
-  const tsx = isTypeScriptModule(module) ? workerTypeScriptLoader(module) : undefined;
+  const tsx = tsxFor(module);
   if (tsx === undefined) return module;
   const source = [
     `import { register } from ${JSON.stringify(tsx)};`,

@@ -5,13 +5,19 @@
 import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BecomeShard, ShardInit, ShardMessage, SpareInit } from '../protocol.js';
+import { prepareImport } from '../typescript-modules.js';
 import { Shard } from './shard.js';
 
 async function standBy({ preload }: SpareInit): Promise<ShardInit> {
   const port = parentPort!;
   const become = once(port, 'message') as Promise<[BecomeShard]>;
   // A module that fails here fails again, with a proper report, when the shard loads it for real.
-  await Promise.allSettled(preload.map((module) => import(module)));
+  await Promise.allSettled(
+    preload.map(async (module) => {
+      await prepareImport(module);
+      return import(module);
+    }),
+  );
   port.postMessage({ type: 'standing-by' } satisfies ShardMessage);
   const [message] = await become;
   return message.init;
