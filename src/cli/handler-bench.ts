@@ -63,7 +63,6 @@ export interface HandlerBenchFlags {
   readonly warmupSeconds: number;
   /** The request path. */
   readonly path: string;
-  readonly json: boolean;
 }
 
 export interface ContenderResult {

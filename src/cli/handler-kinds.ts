@@ -83,7 +83,9 @@ export function chooseKind(defaultExport: unknown, requested: string | undefined
     const kind = kinds.find((candidate) => candidate.name === requested);
     if (kind === undefined) {
       const wanted = HANDLER_KINDS.find((candidate) => candidate.name === requested)!;
-      throw new Error(`--kind ${requested} needs a ${wanted.hook}() hook, which its default export lacks`);
+      throw new Error(
+        `serving it as ${requested} needs a ${wanted.hook}() hook, which its default export lacks`,
+      );
     }
     return kind;
   }

@@ -150,6 +150,7 @@ async function servableOf(target: string, kind: string | undefined): Promise<Ser
 async function benchModule(target: string, options: BenchCommandFlags): Promise<number> {
   const timing = options.quick === true ? QUICK : FULL;
   try {
+    // autocannon speaks HTTP: the module is measured as an HTTP handler, whatever else it has.
     const module = await loadUserModule(target, 'http');
     const report = await benchHandler(module, {
       workers: options.shards ?? os.availableParallelism(),
@@ -157,7 +158,6 @@ async function benchModule(target: string, options: BenchCommandFlags): Promise<
       warmupSeconds: timing.warmupSeconds,
       durationSeconds: options.duration ?? timing.durationSeconds,
       path: options.path ?? '/',
-      json: options.json === true,
     });
     console.log(options.json === true ? JSON.stringify(report, null, 2) : formatHandlerBench(report));
     const served = report.contenders.find((contender) => contender.name === 'sockshard')!;

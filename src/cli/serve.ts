@@ -21,7 +21,7 @@ export interface ServeFlags {
 /** How long in-flight work may take to finish after a signal before the rest is destroyed. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
-/** What `serve` runs: an example's `start`, or one made for a user's module by `startUserModule`. */
+/** What `serve` runs: an example's `start`, or one made for a user's module by `userModuleServable`. */
 export interface Servable {
   readonly name: string;
   readonly start: StartExample;

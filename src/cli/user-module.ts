@@ -48,6 +48,6 @@ export async function loadUserModule(file: string, requestedKind: string | undef
   try {
     return { name: file, url, kind: chooseKind(module.default, requestedKind), handler: module.default };
   } catch (error) {
-    throw new Error(`${file} is not a handler module: ${(error as Error).message}`);
+    throw new Error(`${file}: ${(error as Error).message}`);
   }
 }

@@ -127,10 +127,10 @@ describe("sockshard serve <module>: the user's own handler module, its kind foun
   });
 
   it.each([
-    [['no-hooks.mjs'], 'is not a handler module: its default export has none of the handler hooks'],
+    [['no-hooks.mjs'], 'no-hooks.mjs: its default export has none of the handler hooks'],
     [
       ['hello-http.mjs', '--kind', 'udp'],
-      '--kind udp needs a message() hook, which its default export lacks',
+      'serving it as udp needs a message() hook, which its default export lacks',
     ],
     [['hello-http.mjs', '--kind', 'tls'], "option '-k, --kind <kind>' argument 'tls' is invalid"],
     [['missing.mjs'], 'missing.mjs: no such file'],
