@@ -71,8 +71,10 @@ export interface ContenderResult {
   /** Threads (sockshard), processes (cluster) or 1 (node:http) running the handler. */
   readonly workers: number;
   readonly requestsPerSecond: number;
+  /** Responses received in the measured run (any status). */
   readonly requests: number;
   readonly non2xx: number;
+  /** Socket errors and timeouts (autocannon counts a timeout as both). */
   readonly errors: number;
   readonly timeouts: number;
   readonly latencyMs: {
@@ -313,7 +315,8 @@ export function formatHandlerBench(report: HandlerBenchReport): string {
     String(row.latencyMs.p90),
     String(row.latencyMs.p99),
     micros(row.cpuMicrosPerRequest),
-    String(row.non2xx + row.errors + row.timeouts),
+    // autocannon counts a timeout among its errors too.
+    String(row.non2xx + row.errors),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]!.length)),
