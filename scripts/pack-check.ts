@@ -195,14 +195,17 @@ function get(port: number, urlPath = '/'): Promise<{ status: number; body: strin
   });
 }
 
-async function tcpEcho(port: number, text: string): Promise<string> {
+/** Sends `text` over TCP and resolves with the first `replyLength` characters that come back. */
+async function tcpRequest(port: number, text: string, replyLength = text.length): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');
   socket.setEncoding('utf8');
   let received = '';
   socket.on('data', (chunk: string) => {
     received += chunk;
-    if (received.length >= text.length) socket.end();
+    if (received.length >= replyLength) socket.end();
   });
+  // Bounded: a server that never answers ends the wait with what came so far.
+  socket.setTimeout(10_000, () => socket.destroy());
   socket.write(text);
   await once(socket, 'close');
   return received;
@@ -232,7 +235,7 @@ async function embedded(app: string): Promise<string> {
       page.status === 200 && /^GET \/hello served by shard [01]\n$/.test(page.body),
       `HTTP: ${page.body}`,
     );
-    assert((await tcpEcho(ports.tcp, 'echo me')) === 'echo me', 'TCP echo');
+    assert((await tcpRequest(ports.tcp, 'echo me')) === 'echo me', 'TCP echo');
     assert((await udpRoundTrip(ports.udp, 'shout')) === 'SHOUT', 'UDP reply');
     server.child.stdin!.write('stats\n');
     const total = await server.next<{ requests: number; adopted: number; handlerErrors: number }>();
@@ -337,11 +340,40 @@ async function consumerTypes(app: string): Promise<string> {
   return 'strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, skipLibCheck off';
 }
 
+/** What a served module or example must answer, given its port; resolves with a few words to report. */
+type Probe = (port: number) => Promise<string>;
+
+const httpProbe: Probe = async (port) => {
+  const page = await get(port);
+  assert(page.status === 200, `status ${page.status}`);
+  return page.body.trim();
+};
+
+/** A bundled example, and how to see it serve. */
+const EXAMPLES: readonly (readonly [string, Probe])[] = [
+  ['http-hello', httpProbe],
+  ['tcp-echo', async (port) => `echoed ${await tcpRequest(port, 'bytes')}`],
+  [
+    'resp-server',
+    async (port) => {
+      const reply = await tcpRequest(port, '*1\r\n$4\r\nPING\r\n', '+PONG\r\n'.length);
+      assert(reply === '+PONG\r\n', `PING: ${JSON.stringify(reply)}`);
+      return 'PING: +PONG';
+    },
+  ],
+  ['udp-dns', async () => 'listening'],
+];
+
 /**
- * `npx sockshard serve <target>`: it must print where it listens, answer, and close gracefully on SIGTERM
- * sent to its process group, as a terminal's Ctrl-C reaches npx and the command it runs alike.
+ * `npx sockshard serve <target>`: it must print where it listens, answer `probe`, and close gracefully on
+ * SIGTERM sent to its process group, as a terminal's Ctrl-C reaches npx and the command it runs alike.
  */
-async function cliServe(app: string, target: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+async function cliServe(
+  app: string,
+  target: string,
+  probe: Probe,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<string> {
   const child = spawn('npx', ['sockshard', 'serve', target, '--port', '0', '--shards', '2'], {
     cwd: app,
     env: { ...env, ...extraEnv },
@@ -361,7 +393,7 @@ async function cliServe(app: string, target: string, extraEnv: NodeJS.ProcessEnv
   const closed = once(child, 'close');
   try {
     const deadline = Date.now() + TIMEOUT_MS;
-    const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
+    const listening = /listening on [a-z]+:\/\/127\.0\.0\.1:(\d+)/;
     for (;;) {
       if (listening.test(stdout)) break;
       assert(
@@ -370,13 +402,12 @@ async function cliServe(app: string, target: string, extraEnv: NodeJS.ProcessEnv
       );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const page = await get(Number(stdout.match(listening)![1]));
-    assert(page.status === 200, `status ${page.status}`);
+    const answer = await probe(Number(stdout.match(listening)![1]));
     process.kill(group, 'SIGTERM');
     await closed;
     assert(/ closed\n$/.test(stdout), `no graceful close\nstdout: ${stdout}\nstderr: ${stderr}`);
     assert(stderr === '', `it printed on stderr: ${stderr}`);
-    return page.body.trim();
+    return answer;
   } finally {
     try {
       process.kill(group, 'SIGKILL');
@@ -450,16 +481,22 @@ for (const [name, ignoreScripts] of [
   await check('strict tsc --noEmit over a TypeScript consumer, against the installed types', () =>
     consumerTypes(app),
   );
-  await check('npx sockshard serve ./handlers/http.mjs', () => cliServe(app, './handlers/http.mjs'));
-  await check('npx sockshard serve http-hello (a bundled example, as JavaScript)', () =>
-    cliServe(app, 'http-hello'),
+  await check('npx sockshard serve ./handlers/http.mjs', () =>
+    cliServe(app, './handlers/http.mjs', httpProbe),
   );
+  for (const [example, probe] of EXAMPLES) {
+    await check(`npx sockshard serve ${example} (a bundled example, as JavaScript)`, () =>
+      cliServe(app, example, probe),
+    );
+  }
   if (!nodeStripsTypes) {
     await check("NODE_OPTIONS='--import tsx' npx sockshard serve ./handlers/hello.ts", () =>
-      cliServe(app, './handlers/hello.ts', { NODE_OPTIONS: `--import ${TSX_LOADER}` }),
+      cliServe(app, './handlers/hello.ts', httpProbe, { NODE_OPTIONS: `--import ${TSX_LOADER}` }),
     );
   } else {
-    await check('npx sockshard serve ./handlers/hello.ts', () => cliServe(app, './handlers/hello.ts'));
+    await check('npx sockshard serve ./handlers/hello.ts', () =>
+      cliServe(app, './handlers/hello.ts', httpProbe),
+    );
   }
   await check('npx sockshard bench ./handlers/http.mjs --quick --json', () => cliBench(app));
 }
