@@ -31,7 +31,7 @@ execFileSync('npm', ['run', '--silent', 'build'], {
   stdio: 'inherit',
 });
 const { createEngine } = (await import(
-  new URL('../dist/index.js', import.meta.url).href
+  new URL('../dist/src/index.js', import.meta.url).href
 )) as typeof import('../src/index.js');
 const handler = new URL('./restart/mortal.mjs', import.meta.url);
 
