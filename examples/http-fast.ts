@@ -6,7 +6,7 @@
  *   npx tsx examples/http-fast.ts [--port 8080] [--shards N] [--host IP] [--stats S]   (= sockshard serve http-fast)
  *   curl http://127.0.0.1:8080/   ·   curl -d hello http://127.0.0.1:8080/echo   ·   wrk http://127.0.0.1:8080/
  */
-import type { ExampleOptions, RunningExample } from '../src/cli/example.js';
+import { besideExample, type ExampleOptions, type RunningExample } from '../src/cli/example.js';
 import { isMain, runExample } from '../src/cli/program.js';
 import { createEngine } from '../src/index.js'; // in your project: from 'sockshard'
 
@@ -18,7 +18,7 @@ export async function start(options: ExampleOptions = {}): Promise<RunningExampl
     host,
     port: options.port ?? DEFAULT_PORT,
     api: 'fast',
-    handler: new URL('./http-fast/handler.ts', import.meta.url),
+    handler: besideExample('./http-fast/handler.js', import.meta.url),
   });
   await engine.start();
   return { engine, protocol: 'http', host, port: engine.addresses()[0]!.port };

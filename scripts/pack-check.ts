@@ -352,6 +352,7 @@ const httpProbe: Probe = async (port) => {
 /** A bundled example, and how to see it serve. */
 const EXAMPLES: readonly (readonly [string, Probe])[] = [
   ['http-hello', httpProbe],
+  ['http-fast', httpProbe],
   ['tcp-echo', async (port) => `echoed ${await tcpRequest(port, 'bytes')}`],
   [
     'resp-server',

@@ -1,7 +1,8 @@
 /**
- * The one table of what `sockshard serve ./module` can run: each kind of listener, the handler hook that
- * marks a module as that kind, and how to serve one. A new kind of listener (TLS, say) plugs in with one
- * entry here; `serve` and `bench` read nothing else.
+ * The one table of what `sockshard serve ./module` can run: each kind of listener, how a handler module's
+ * default export shows it is of that kind, and how to serve one. A new kind of listener (TLS, say) plugs
+ * in with one entry here; `serve` and `bench` read nothing else. (The shards check the same hooks again
+ * when they load the module: src/workers/listener-kinds.ts.)
  */
 import type { Engine } from '../index.js';
 import { type ExampleProtocol, exampleUrl, type RunningExample } from './example.js';
@@ -13,11 +14,14 @@ export interface ListenAt {
 }
 
 export interface HandlerKind {
-  readonly name: ExampleProtocol;
-  /** The hook a handler module's default export has when it is of this kind. */
-  readonly hook: string;
-  /** Whether a default export that is a bare function is of this kind (engine.http takes a request listener). */
-  readonly bareFunction: boolean;
+  /** What `--kind` calls it. */
+  readonly name: string;
+  /** How its hooks are named in messages: `request()`, `connection()`, ... */
+  readonly hooks: string;
+  /** Whether a module's default export is a handler of this kind. */
+  fits(defaultExport: unknown): boolean;
+  /** The scheme a client speaks to it. */
+  readonly protocol: ExampleProtocol;
   readonly defaultPort: number;
   /** Adds the listener to an engine that has not started. */
   listen(engine: Engine, at: ListenAt): Engine;
@@ -27,29 +31,59 @@ export interface HandlerKind {
   tryIt(running: RunningExample): string;
 }
 
+function hook(defaultExport: unknown, name: string): boolean {
+  return (
+    typeof defaultExport === 'object' &&
+    defaultExport !== null &&
+    typeof (defaultExport as Readonly<Record<string, unknown>>)[name] === 'function'
+  );
+}
+
+/** defineFastHttpHandler marks what it returns with `api: 'fast'`. */
+function fastApi(defaultExport: unknown): boolean {
+  return hook(defaultExport, 'request') && (defaultExport as { api?: unknown }).api === 'fast';
+}
+
+const tcpPort = (engine: Engine) => engine.addresses()[0]!.port;
+const curl = (running: RunningExample) => `curl ${exampleUrl(running)}`;
+
 export const HANDLER_KINDS: readonly HandlerKind[] = [
   {
     name: 'http',
-    hook: 'request',
-    bareFunction: true,
+    hooks: 'request() or a bare function',
+    // engine.http takes a bare request listener as well.
+    fits: (exported) => typeof exported === 'function' || (hook(exported, 'request') && !fastApi(exported)),
+    protocol: 'http',
     defaultPort: 8080,
     listen: (engine, at) => engine.http(at),
-    boundPort: (engine) => engine.addresses()[0]!.port,
-    tryIt: (running) => `curl ${exampleUrl(running)}`,
+    boundPort: tcpPort,
+    tryIt: curl,
+  },
+  {
+    name: 'fast-http',
+    hooks: 'defineFastHttpHandler()',
+    fits: fastApi,
+    protocol: 'http',
+    defaultPort: 8080,
+    listen: (engine, at) => engine.http({ ...at, api: 'fast' }),
+    boundPort: tcpPort,
+    tryIt: curl,
   },
   {
     name: 'tcp',
-    hook: 'connection',
-    bareFunction: false,
+    hooks: 'connection()',
+    fits: (exported) => hook(exported, 'connection'),
+    protocol: 'tcp',
     defaultPort: 7000,
     listen: (engine, at) => engine.tcp(at),
-    boundPort: (engine) => engine.addresses()[0]!.port,
+    boundPort: tcpPort,
     tryIt: ({ host, port }) => `nc ${host} ${port}`,
   },
   {
     name: 'udp',
-    hook: 'message',
-    bareFunction: false,
+    hooks: 'message()',
+    fits: (exported) => hook(exported, 'message'),
+    protocol: 'udp',
     defaultPort: 5300,
     // Every shard binds the port (SO_REUSEPORT; the kernel spreads peers), as `serve` runs one port.
     listen: (engine, { host, port, handler }) =>
@@ -61,36 +95,26 @@ export const HANDLER_KINDS: readonly HandlerKind[] = [
 
 export const KIND_NAMES: readonly string[] = HANDLER_KINDS.map((kind) => kind.name);
 
-/** The kinds whose hook a module's default export has. */
-export function kindsOf(defaultExport: unknown): HandlerKind[] {
-  if (typeof defaultExport === 'function') return HANDLER_KINDS.filter((kind) => kind.bareFunction);
-  if (typeof defaultExport !== 'object' || defaultExport === null) return [];
-  const hooks = defaultExport as Readonly<Record<string, unknown>>;
-  return HANDLER_KINDS.filter((kind) => typeof hooks[kind.hook] === 'function');
-}
-
 /**
- * The kind to serve a module as: the one its hooks name, or `requested` (`--kind`) where it has several.
- * Throws an Error saying what is wrong (no hook, several without `--kind`, a `--kind` it does not have).
+ * The kind to serve a module as: the one its default export fits, or `requested` (`--kind`) where it fits
+ * several. Throws an Error saying what is wrong (fits none, several without `--kind`, not `requested`).
  */
 export function chooseKind(defaultExport: unknown, requested: string | undefined): HandlerKind {
-  const kinds = kindsOf(defaultExport);
-  const expected = HANDLER_KINDS.map((kind) => `${kind.hook}() for ${kind.name}`).join(', ');
+  const kinds = HANDLER_KINDS.filter((kind) => kind.fits(defaultExport));
   if (kinds.length === 0) {
+    const expected = HANDLER_KINDS.map((kind) => `${kind.hooks} for ${kind.name}`).join(', ');
     throw new Error(`its default export has none of the handler hooks (${expected})`);
   }
   if (requested !== undefined) {
     const kind = kinds.find((candidate) => candidate.name === requested);
     if (kind === undefined) {
       const wanted = HANDLER_KINDS.find((candidate) => candidate.name === requested)!;
-      throw new Error(
-        `serving it as ${requested} needs a ${wanted.hook}() hook, which its default export lacks`,
-      );
+      throw new Error(`serving it as ${requested} needs ${wanted.hooks}, which its default export lacks`);
     }
     return kind;
   }
   if (kinds.length > 1) {
-    const names = kinds.map((kind) => `${kind.hook}() (${kind.name})`).join(' and ');
+    const names = kinds.map((kind) => `${kind.hooks} (${kind.name})`).join(' and ');
     throw new Error(`it has ${names}: choose one with --kind ${kinds.map((kind) => kind.name).join('|')}`);
   }
   return kinds[0]!;

@@ -17,7 +17,7 @@ import { EXAMPLE_NAMES, EXAMPLES, loadExample } from './examples.js';
 import { benchHandler, formatHandlerBench } from './handler-bench.js';
 import { KIND_NAMES } from './handler-kinds.js';
 import { exampleServable, type Servable, type ServeFlags, serve, userModuleServable } from './serve.js';
-import { loadUserModule, looksLikeModulePath } from './user-module.js';
+import { loadUserModule, looksLikeModulePath, type UserModule } from './user-module.js';
 
 const DESCRIPTION =
   'sockshard, a multi-core socket engine for Node.js: a coordinator accepts TCP and hands each connection ' +
@@ -147,11 +147,27 @@ async function servableOf(target: string, kind: string | undefined): Promise<Ser
   return exampleServable(target, await loadExample(target));
 }
 
+/**
+ * The module as a node:http handler, which is what the baselines run (autocannon speaks HTTP); an error
+ * that names its kind if it is another.
+ */
+async function httpModule(target: string): Promise<UserModule> {
+  try {
+    return await loadUserModule(target, 'http');
+  } catch (error) {
+    const other = await loadUserModule(target, undefined).catch(() => undefined);
+    if (other === undefined) throw error;
+    throw new Error(
+      `${target} is a ${other.kind.name} handler: sockshard bench measures node:http handlers ` +
+        '(request() or a bare function), which node:cluster and node:http can run too',
+    );
+  }
+}
+
 async function benchModule(target: string, options: BenchCommandFlags): Promise<number> {
   const timing = options.quick === true ? QUICK : FULL;
   try {
-    // autocannon speaks HTTP: the module is measured as an HTTP handler, whatever else it has.
-    const module = await loadUserModule(target, 'http');
+    const module = await httpModule(target);
     const report = await benchHandler(module, {
       workers: options.shards ?? os.availableParallelism(),
       connections: options.connections ?? DEFAULT_CONNECTIONS,

@@ -49,7 +49,7 @@ export function userModuleServable(module: UserModule): Servable {
         handler: module.url,
       });
       await engine.start();
-      return { engine, protocol: kind.name, host, port: kind.boundPort(engine) };
+      return { engine, protocol: kind.protocol, host, port: kind.boundPort(engine) };
     },
   };
 }

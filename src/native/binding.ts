@@ -41,9 +41,10 @@ import { PACKAGE_ROOT } from '../package-root.js';
 import { checkInteger, checkIpLiteral } from '../validate.js';
 
 /**
- * node-gyp-build finds the addon for this Node and platform: a local build (`build/Release`, what `npm ci`
- * compiles in a clone, or an install that had to build from source) first, else the prebuilt N-API binary
- * that the package ships in `prebuilds/linux-x64/` (N-API is ABI-stable: one binary serves Node 20 to 26).
+ * node-gyp-build finds the addon for this Node and platform: a local build (`build/Release`: what the
+ * install script always compiles in a clone, where `src/` exists, or what an installed package had to build
+ * because its prebuilt binary did not load) first, else the prebuilt N-API binary that the package ships in
+ * `prebuilds/linux-x64/` (N-API is ABI-stable: one binary serves Node 20 to 26).
  */
 const ADDON_ROOT = fileURLToPath(PACKAGE_ROOT);
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli-process.js';
 
@@ -41,6 +42,15 @@ describe('sockshard usage errors', () => {
     const { code, stderr } = await runCli(args);
     expect(code).toBe(1);
     expect(stderr).toContain(message);
+  });
+
+  it('bench with a handler of another kind than node:http says what it measures', async () => {
+    const fast = fileURLToPath(new URL('../fixtures/cli/hello-fast.mjs', import.meta.url));
+    const { code, stderr } = await runCli(['bench', fast, '--quick']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'hello-fast.mjs is a fast-http handler: sockshard bench measures node:http handlers',
+    );
   });
 
   it('a port in use: serve exits 1 naming the error', async () => {

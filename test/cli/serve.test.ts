@@ -89,6 +89,16 @@ describe("sockshard serve <module>: the user's own handler module, its kind foun
     expect(cli.stderr).toBe('');
   });
 
+  it("defineFastHttpHandler()'s mark is the fast HTTP path (engine.http({ api: 'fast' }))", async () => {
+    const cli = serve([fixture('hello-fast.mjs'), '--port', '0', '--shards', '1']);
+    const [, port] = await cli.line(
+      /hello-fast\.mjs listening on http:\/\/127\.0\.0\.1:(\d+)\/ with 1 shard/,
+    );
+    expect(await httpGet(Number(port))).toBe('fast / from shard 0\n');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('connection() is TCP', async () => {
     const cli = serve([fixture('echo-tcp.mjs'), '--port', '0', '--shards', '1']);
     const [, port] = await cli.line(/listening on tcp:\/\/127\.0\.0\.1:(\d+) with 1 shard\n/);
@@ -113,7 +123,7 @@ describe("sockshard serve <module>: the user's own handler module, its kind foun
     const ambiguous = await runCli(['serve', fixture('http-and-tcp.mjs'), '--port', '0']);
     expect(ambiguous.code).toBe(1);
     expect(ambiguous.stderr).toContain(
-      'it has request() (http) and connection() (tcp): choose one with --kind http|tcp',
+      'it has request() or a bare function (http) and connection() (tcp): choose one with --kind http|tcp',
     );
     const cli = serve([fixture('http-and-tcp.mjs'), '--kind', 'tcp', '--port', '0', '--shards', '1']);
     const [, port] = await cli.line(/listening on tcp:\/\/127\.0\.0\.1:(\d+)/);
@@ -130,7 +140,7 @@ describe("sockshard serve <module>: the user's own handler module, its kind foun
     [['no-hooks.mjs'], 'no-hooks.mjs: its default export has none of the handler hooks'],
     [
       ['hello-http.mjs', '--kind', 'udp'],
-      'serving it as udp needs a message() hook, which its default export lacks',
+      'serving it as udp needs message(), which its default export lacks',
     ],
     [['hello-http.mjs', '--kind', 'tls'], "option '-k, --kind <kind>' argument 'tls' is invalid"],
     [['missing.mjs'], 'missing.mjs: no such file'],
