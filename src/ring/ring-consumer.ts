@@ -23,6 +23,7 @@ import {
   waitSync,
   wakeIfParked,
 } from './wait-strategy.js';
+import { copyWords, WORD_COPY_OUT_MAX, WordViewCache } from './word-copy.js';
 
 /**
  * Called once per record by `drain`: the payload is `bytes[offset .. offset + length)`, read-only, and valid
@@ -62,6 +63,7 @@ export class RingConsumer {
   #peekedEnd = -1;
   #peekedLength = 0;
   readonly #park: ParkSite;
+  readonly #targets = new WordViewCache();
 
   constructor(buffer: SharedArrayBuffer, expected?: RingOptions) {
     const layout = attachRing(buffer, expected);
@@ -149,6 +151,27 @@ export class RingConsumer {
     const end = this.#peekedEnd;
     this.#peekedEnd = -1;
     this.#release(end, 1, this.#peekedLength);
+  }
+
+  /**
+   * Copies `length` bytes of the data region from `offset` (a payload as `drain` or `peek` give it) into
+   * `target` at `targetOffset`, for a record kept beyond its release. A small record copied into the same
+   * array as the last call (a scratch buffer) at a word-aligned offset goes word by word (see word-copy.ts).
+   * @throws {RangeError} when the bytes do not fit in `target` at `targetOffset`.
+   */
+  copy(offset: number, length: number, target: Uint8Array, targetOffset = 0): void {
+    if (targetOffset + length > target.length || targetOffset < 0) {
+      throw new RangeError(`${length} bytes do not fit in ${target.length} at ${targetOffset}`);
+    }
+    const aligned = ((offset | targetOffset) & 3) === 0;
+    const words = length <= WORD_COPY_OUT_MAX && aligned ? this.#targets.of(target) : null;
+    if (words === null) {
+      target.set(this.bytes.subarray(offset, offset + length), targetOffset);
+      return;
+    }
+    const whole = length & ~3;
+    copyWords(this.words, offset >> 2, words, targetOffset >> 2, whole >> 2);
+    for (let i = whole; i < length; i++) target[targetOffset + i] = this.bytes[offset + i]!;
   }
 
   /** Resolves true when a record is waiting (false on timeout); parks with `Atomics.waitAsync`. */

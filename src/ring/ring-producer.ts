@@ -24,6 +24,7 @@ import {
   waitSync,
   wakeIfParked,
 } from './wait-strategy.js';
+import { copyWords, WORD_COPY_IN_MAX, WordViewCache } from './word-copy.js';
 
 const PAD_HEADER = PAD_TYPE << 24;
 
@@ -55,6 +56,7 @@ export class RingProducer {
   #stagedRecords = 0;
   #stagedBytes = 0;
   readonly #park: ParkSite;
+  readonly #sources = new WordViewCache();
 
   constructor(buffer: SharedArrayBuffer, expected?: RingOptions) {
     const layout = attachRing(buffer, expected);
@@ -107,11 +109,26 @@ export class RingProducer {
     return offset < 0 ? null : this.bytes.subarray(offset, offset + length);
   }
 
-  /** Copies `data` into a staged record; false when the ring has no room now. */
-  stage(data: Uint8Array, type = 0): boolean {
-    const offset = this.claim(data.length, type);
+  /**
+   * Copies `data` (or its first `length` bytes) into a staged record; false when the ring has no room now.
+   * A small record from the same array as the last call (a scratch buffer, with `length` for a message
+   * shorter than it) is copied word by word (see word-copy.ts).
+   * @throws {RangeError} when `length` is not an integer from 0 to `data.length`.
+   */
+  stage(data: Uint8Array, type = 0, length = data.length): boolean {
+    if (length >>> 0 !== length || length > data.length) {
+      throw new RangeError(`length must be an integer from 0 to ${data.length}`);
+    }
+    const offset = this.claim(length, type);
     if (offset < 0) return false;
-    this.bytes.set(data, offset);
+    const source = length <= WORD_COPY_IN_MAX ? this.#sources.of(data) : null;
+    if (source === null) {
+      this.bytes.set(length === data.length ? data : data.subarray(0, length), offset);
+      return true;
+    }
+    const whole = length & ~3;
+    copyWords(source, 0, this.words, offset >> 2, whole >> 2);
+    for (let i = whole; i < length; i++) this.bytes[offset + i] = data[i]!;
     return true;
   }
 
