@@ -1,159 +1,88 @@
 /**
- * One benchmark command: runs every benchmark script (ring, http, udp, icmp, offload), one at a time, each
- * in a child process of its own (`tsx bench/<name>.ts`), then builds bench/results/REPORT.md, SUMMARY.md
- * (the block for README.md) and one <name>.svg chart per benchmark from the JSON they wrote.
+ * Every benchmark of src/cli/benchmarks.ts, one at a time (two at once would measure each other on 2
+ * cores), each in its own process as `npm run bench:<name>` runs it; then REPORT.md, the charts and, after
+ * full runs, the README's table, all from the reports in bench/results/. A failed benchmark does not stop
+ * the others (its section keeps its last report, dated) but fails the command.
  *
- *   npm run bench [-- --quick] [-- --runs N] [-- --only ring,udp] [-- --report-only [--results DIR]]
- *
- * One at a time because these machines have 2 cores: two benchmarks side by side would measure each other.
- * A script that does not exist yet is skipped, not an error; a script that fails does not stop the others
- * (its section keeps its previous JSON, flagged as such) but makes the command exit 1.
- * Progress is listr2's: a live task list on a terminal, plain timestamped lines where there is none (CI).
+ *   npm run bench [-- --quick] [-- --runs N] [-- --only ring,udp] [-- --report-only]
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { Listr, PRESET_TIMER, PRESET_TIMESTAMP } from 'listr2';
-import { BENCHMARKS, type BenchmarkName, isBenchmarkName } from './report/adapters.js';
-import { type BuildResult, buildReport } from './report/build.js';
-import { runScript } from './report/run-script.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCHMARK_NAMES, BENCHMARKS } from '../src/cli/benchmarks.js';
+import { benchArgs, RESULTS_DIR } from './lib/args.js';
+import { renderChart } from './lib/chart.js';
+import { nodeCommand, REPO_ROOT } from './lib/children.js';
+import { renderReadmeTable, renderReport } from './lib/render.js';
+import { HISTORY_FILE, readHistory } from './lib/report.js';
+import { parseReport, type Report } from './lib/schema.js';
 
-const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only NAME[,NAME]] [--report-only] [--results DIR]
+const args = benchArgs({
+  usage: `npm run bench -- [options]\n  --only NAMES   only these, comma-separated: ${BENCHMARK_NAMES.join(', ')}\n  --report-only  run nothing: rebuild the report, charts and README table from the reports there are`,
+  runs: 1,
+  options: { only: { type: 'string' }, 'report-only': { type: 'boolean', default: false } },
+});
+const only = typeof args.values.only === 'string' ? args.values.only.split(',') : BENCHMARK_NAMES;
+const unknown = only.filter((name) => !(BENCHMARK_NAMES as readonly string[]).includes(name));
+if (unknown.length > 0)
+  throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARK_NAMES.join(', ')}`);
+const README = join(REPO_ROOT, 'README.md');
+const BEGIN = '<!-- bench:table:begin (npm run bench writes this table) -->';
+const END = '<!-- bench:table:end -->';
 
-  --quick          forwarded to every benchmark: short runs, a smoke test
-  --runs N         forwarded to every benchmark: runs per contender (each has its own default)
-  --only NAMES     run only these, comma-separated: ${BENCHMARKS.join(', ')}
-  --report-only    run nothing; rebuild REPORT.md, SUMMARY.md and the charts from the JSON there is
-  --results DIR    with --report-only: read the JSON from DIR and write the report there
-                   (default bench/results; the benchmarks themselves always write to bench/results)`;
-
-const benchDir = fileURLToPath(new URL('./', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-
-interface Options {
-  readonly quick: boolean;
-  readonly runs: number | null;
-  readonly only: readonly BenchmarkName[];
-  readonly reportOnly: boolean;
-  readonly resultsDir: string;
+const failed: string[] = [];
+if (args.values['report-only'] !== true) {
+  const forwarded = [
+    ...(args.quick ? ['--quick'] : []),
+    ...(args.values.runs === undefined ? [] : ['--runs', String(args.values.runs)]),
+    ...(args.out === RESULTS_DIR ? [] : ['--out', args.out]),
+  ];
+  for (const { name, script } of BENCHMARKS.filter((b) => only.includes(b.name))) {
+    console.log(`\n== ${script} ${forwarded.join(' ')}`);
+    const [command, ...rest] = nodeCommand(new URL(`../${script}`, import.meta.url), forwarded);
+    const started = performance.now();
+    const { status, signal } = spawnSync(command!, rest, { cwd: REPO_ROOT, stdio: 'inherit' });
+    if (status !== 0) failed.push(`${name} (${signal ?? `exit ${status}`})`);
+    console.log(`== ${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
 }
 
-function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      runs: { type: 'string' },
-      only: { type: 'string' },
-      'report-only': { type: 'boolean', default: false },
-      results: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
+// Every report there is, known benchmarks first in their order; one that does not parse is named, not used.
+const problems: string[] = [];
+const reports: Report[] = [];
+const files = existsSync(args.out)
+  ? readdirSync(args.out).filter((f) => f.endsWith('.json') && f !== HISTORY_FILE)
+  : [];
+const rank = (file: string) => BENCHMARK_NAMES.indexOf(file.slice(0, -5) as never) >>> 0;
+for (const file of files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))) {
+  try {
+    reports.push(parseReport(JSON.parse(readFileSync(join(args.out, file), 'utf8')), file));
+  } catch (error) {
+    problems.push((error as Error).message);
   }
-  const runs = values.runs === undefined ? null : Number(values.runs);
-  if (runs !== null && (!Number.isInteger(runs) || runs < 1)) {
-    throw new Error(`--runs must be a positive integer, got ${values.runs}`);
-  }
-  const only = values.only === undefined ? [...BENCHMARKS] : values.only.split(',').map((s) => s.trim());
-  const unknown = only.filter((name) => !isBenchmarkName(name));
-  if (unknown.length > 0 || only.length === 0) {
-    throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`);
-  }
-  const reportOnly = values['report-only'];
-  if (values.results !== undefined && !reportOnly) {
-    throw new Error('--results needs --report-only: the benchmarks always write to bench/results/');
-  }
-  return {
-    quick: values.quick,
-    runs,
-    // In the run order whatever order they were given in.
-    only: BENCHMARKS.filter((name) => only.includes(name)),
-    reportOnly,
-    resultsDir: values.results ?? fileURLToPath(new URL('./results/', import.meta.url)),
-  };
 }
-
-interface Context {
-  failed: BenchmarkName[];
-  /** Every failed step's error: listr2 with `exitOnError: false` goes on after one and keeps none. */
-  errors: Error[];
-  report?: BuildResult;
-}
-
-let opts: Options;
-try {
-  opts = options();
-} catch (error) {
-  console.error(`${(error as Error).message}\n\n${USAGE}`);
-  process.exit(2);
-}
-const forwarded = [
-  ...(opts.quick ? ['--quick'] : []),
-  ...(opts.runs === null ? [] : ['--runs', String(opts.runs)]),
-];
-const interactive = process.stdout.isTTY === true;
-
-const benchmarkTasks = opts.reportOnly
-  ? []
-  : opts.only.map((name) => ({
-      title: `bench/${name}.ts ${forwarded.join(' ')}`.trimEnd(),
-      skip: () =>
-        existsSync(`${benchDir}${name}.ts`) ? false : `${name}: not present (no bench/${name}.ts yet)`,
-      task: async (ctx: Context, task: { output: string }) => {
-        try {
-          await runScript(`bench/${name}.ts`, forwarded, {
-            cwd: repoRoot,
-            partialLines: interactive,
-            onLine: (line) => {
-              task.output = line;
-            },
-          });
-        } catch (error) {
-          ctx.failed.push(name);
-          ctx.errors.push(error as Error);
-          throw error;
-        }
-      },
-      // The last line only: with partial lines it is the benchmark's progress line, growing in place.
-      rendererOptions: { outputBar: true, persistentOutput: false },
-    }));
-
-const tasks = new Listr<Context, 'default', 'simple'>(
-  [
-    ...benchmarkTasks,
-    {
-      title: `report: ${opts.resultsDir}`,
-      task: async (ctx, task) => {
-        try {
-          ctx.report = await buildReport({ resultsDir: opts.resultsDir, benchDir, failed: ctx.failed });
-        } catch (error) {
-          ctx.errors.push(error as Error);
-          throw error;
-        }
-        for (const warning of ctx.report.warnings) task.output = `warning: ${warning}`;
-        task.title = `report: ${ctx.report.written.length} files written in ${opts.resultsDir}`;
-      },
-      rendererOptions: { persistentOutput: true },
-    },
-  ],
-  {
-    concurrent: false,
-    exitOnError: false,
-    rendererOptions: { timer: PRESET_TIMER, collapseErrors: false },
-    fallbackRendererOptions: { timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP },
-  },
+for (const name of failed)
+  problems.push(`bench/${name} failed in this run: its section, if any, is from an earlier run`);
+writeFileSync(join(args.out, 'REPORT.md'), renderReport(reports, problems));
+mkdirSync(join(args.out, 'charts'), { recursive: true });
+for (const report of reports)
+  writeFileSync(join(args.out, 'charts', `${report.benchmark}.svg`), await renderChart(report));
+console.log(
+  `\nwrote ${join(args.out, 'REPORT.md')} and ${reports.length} charts in ${join(args.out, 'charts')}`,
 );
 
-const ctx = await tasks.run({ failed: [], errors: [] });
-if (ctx.report !== undefined) {
-  for (const file of ctx.report.written) console.log(`wrote ${file}`);
+const quick = reports.filter((r) => r.quick).map((r) => r.benchmark);
+if (args.out !== RESULTS_DIR) console.log('README.md not updated: the reports are not in bench/results/');
+else if (quick.length > 0)
+  console.log(`README.md not updated: quick runs (${quick.join(', ')}) are not figures to quote`);
+else {
+  const readme = readFileSync(README, 'utf8');
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start === -1 || end < start) throw new Error(`README.md has no ${BEGIN} ... ${END} block`);
+  const table = renderReadmeTable(reports, readHistory(args.out));
+  writeFileSync(README, `${readme.slice(0, start + BEGIN.length)}\n${table}\n${readme.slice(end)}`);
+  console.log("updated README.md's table");
 }
-if (ctx.errors.length > 0) {
-  console.error(`\n${ctx.errors.length} step(s) failed:`);
-  for (const error of ctx.errors) console.error(`- ${error.message}`);
-  process.exitCode = 1;
-}
+for (const problem of problems) console.error(`problem: ${problem}`);
+if (problems.length > 0) process.exitCode = 1;

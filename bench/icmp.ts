@@ -1,191 +1,151 @@
 /**
- * ICMP benchmark: echo round trips per second on 127.0.0.1 with probes in flight, and their p50 / p99 round
- * trip, for sockshard against the system's own tools in the same run:
- *
- * - one target, a window of W probes in flight: sockshard's raw socket alone (main thread, no rings)
- *   against iputils `ping -f -l W`;
- * - 200 targets x K probes at a 1 ms period each (fping's use case): the same against `fping -C K -p 1 -i 0`;
- * - the full engine path (shard → ring → coordinator → raw socket → ... → shard): NOT YET WIRED, printed as
- *   such and left out of every ratio until bench/icmp/engine-echo.ts is filled in.
+ * ICMP benchmark: echo round trips per second on 127.0.0.1, their p50/p99 and the CPU per round trip, for
+ * sockshard's engine path and its raw socket alone against the system's tools in the same run: a flood at
+ * one target with 16 probes in flight against `ping -f -l 16`, and 200 targets at a 1 ms period against
+ * `fping` (its use case). Then the per-packet work on one thread.
  *
  *   npm run bench:icmp [-- --quick] [-- --runs N]        (needs root: raw sockets, ping -f)
- *
- * The machine is shared and noisy: contenders take turns within each run, figures are medians over runs,
- * and the ratios say which sockshard row they use. Writes bench/results/icmp.json.
  */
-import { fping, installHint, missingTools, pingFlood } from './icmp/baselines.js';
-import { engineEcho } from './icmp/engine-echo.js';
-import { type EchoFigures, type EchoOutcome, isSkipped } from './icmp/figures.js';
+
+import { type Echo, engineEcho, rawSocketEcho, type Workload } from './icmp/echo.js';
 import { micro } from './icmp/micro.js';
-import { type EchoWorkload, rawSocketEcho } from './icmp/raw-socket-echo.js';
-import { benchArgs, median, printTable, si, writeResults } from './lib/report.js';
+import { fping, missing, pingFlood } from './icmp/tools.js';
+import { benchArgs } from './lib/args.js';
+import { perOperation } from './lib/cpu.js';
+import { ReportBuilder } from './lib/report.js';
 
-const args = benchArgs(3);
-const WINDOW = 16;
-const FLOOD: EchoWorkload = {
-  targets: 1,
-  count: args.quick ? 20_000 : 100_000,
-  intervalMs: 0,
-  window: WINDOW,
-};
-// 200 targets at a 1 ms period allow 200k probes/s, above what either side reaches here, so the sweep
-// measures capacity; with 64 targets both sat at the 64k/s the period allows.
-// fping numbers every probe of a run from one 16-bit sequence map: 200 targets x 300 fits, x 500 does not.
-const SWEEP: EchoWorkload = { targets: 200, count: args.quick ? 100 : 300, intervalMs: 1, window: 1 };
+const args = benchArgs({ usage: 'npm run bench:icmp -- [options]   (as root)', runs: 3 });
+const FLOOD: Workload = { targets: 1, count: 100_000, intervalMs: 0, window: 16 };
+// 200 targets at 1 ms allow 200k probes/s, more than either side reaches here, so the sweep measures
+// capacity. fping numbers every probe of a run in one 16-bit sequence space: 200 x 300 fits, x 500 does not.
+const SWEEP: Workload = { targets: 200, count: 300, intervalMs: 1, window: 1 };
+const root = process.getuid?.() === 0 ? null : 'raw sockets need root (or CAP_NET_RAW)';
 
-type Row =
-  | 'raw-socket alone, 1 target'
-  | 'ping -f'
-  | 'raw-socket alone, many targets'
-  | 'fping'
-  | 'engine path, 1 target'
-  | 'engine path, many targets';
-const LABELS: Record<Row, string> = {
-  'raw-socket alone, 1 target': `sockshard raw socket alone (main thread), 1 target, window ${WINDOW}`,
-  'ping -f': `iputils ping -f -l ${WINDOW}`,
-  'raw-socket alone, many targets': `sockshard raw socket alone (main thread), ${SWEEP.targets} targets, 1 ms period`,
-  fping: `fping -C ${SWEEP.count} -p 1 -i 0, ${SWEEP.targets} targets`,
-  'engine path, 1 target': `sockshard engine (shard → ring → coordinator → raw socket → ring → shard), 1 target, window ${WINDOW}`,
-  'engine path, many targets': `sockshard engine, ${SWEEP.targets} targets over the shards, 1 ms period`,
-};
-
-const missing = await missingTools();
-if (missing.length > 0) {
-  console.log(
-    `not installed: ${missing.join(', ')}; their rows are skipped. Install with: ${installHint(missing)}`,
-  );
+interface Contender {
+  readonly name: string;
+  readonly description: string;
+  readonly unavailable: string | null;
+  readonly run: () => Promise<Echo>;
 }
-if (process.getuid?.() !== 0)
-  console.log('not root: raw sockets and ping -f need root (or CAP_NET_RAW); rows skip.');
 
-const runs: Record<Row, EchoOutcome[]> = {
-  'raw-socket alone, 1 target': [],
-  'ping -f': [],
-  'raw-socket alone, many targets': [],
-  fping: [],
-  'engine path, 1 target': [],
-  'engine path, many targets': [],
-};
+const SCENARIOS: readonly {
+  name: string;
+  title: string;
+  baseline: string;
+  contenders: readonly Contender[];
+}[] = [
+  {
+    name: 'flood',
+    title: `one target, ${FLOOD.window} probes in flight, ${FLOOD.count} probes`,
+    baseline: 'ping -f',
+    contenders: [
+      {
+        name: 'engine',
+        description: 'sockshard engine: shard → ring → coordinator → raw socket → ring → shard',
+        unavailable: root,
+        run: () => engineEcho(FLOOD),
+      },
+      {
+        name: 'raw socket alone',
+        description: "sockshard's raw socket, demultiplexer and tracker on the main thread, no rings",
+        unavailable: root,
+        run: () => rawSocketEcho(FLOOD),
+      },
+      {
+        name: 'ping -f',
+        description: `iputils ping -f -l ${FLOOD.window}`,
+        unavailable: missing('ping'),
+        run: () => pingFlood(FLOOD.window, FLOOD.count),
+      },
+    ],
+  },
+  {
+    name: 'sweep',
+    title: `${SWEEP.targets} targets, ${SWEEP.count} probes each at a ${SWEEP.intervalMs} ms period`,
+    baseline: 'fping',
+    contenders: [
+      {
+        name: 'engine',
+        description: 'sockshard engine, the targets split over the shards',
+        unavailable: root,
+        run: () => engineEcho(SWEEP),
+      },
+      {
+        name: 'raw socket alone',
+        description: "sockshard's raw socket alone on the main thread",
+        unavailable: root,
+        run: () => rawSocketEcho(SWEEP),
+      },
+      {
+        name: 'fping',
+        description: `fping -C ${SWEEP.count} -p 1 -i 0`,
+        unavailable: missing('fping'),
+        run: () => fping(SWEEP.targets, SWEEP.count),
+      },
+    ],
+  },
+];
+
+const report = new ReportBuilder('icmp', 'ICMP echo: sockshard against ping -f and fping', args)
+  .settings({
+    floodProbes: FLOOD.count,
+    floodWindow: FLOOD.window,
+    sweepTargets: SWEEP.targets,
+    sweepProbes: SWEEP.count,
+  })
+  .note(
+    'CPU per round trip: the engine and the raw socket run in this process (main thread = coordinator, shards by name); ping and fping are child processes (their whole CPU).',
+    'ping -f prints no per-reply times: its row has only the average (avg_ms).',
+  );
+for (const s of SCENARIOS) {
+  report.scenario({
+    name: s.name,
+    title: s.title,
+    unit: 'round trips/s',
+    operation: 'round trip',
+    baseline: s.baseline,
+  });
+  for (const c of s.contenders)
+    if (c.unavailable !== null) report.skip(s.name, c.name, c.description, c.unavailable);
+}
+report.scenario({
+  name: 'per-packet',
+  title: 'per-packet work on one thread',
+  unit: 'ns',
+  higherIsBetter: false,
+  operation: 'operation',
+});
+
 for (let run = 1; run <= args.runs; run++) {
   process.stdout.write(`run ${run}/${args.runs}:`);
-  runs['raw-socket alone, 1 target'].push(await rawSocketEcho(FLOOD));
-  process.stdout.write(' raw-socket');
-  runs['ping -f'].push(await pingFlood(WINDOW, FLOOD.count));
-  process.stdout.write(' ping');
-  runs['raw-socket alone, many targets'].push(await rawSocketEcho(SWEEP));
-  process.stdout.write(' raw-socket');
-  runs.fping.push(await fping(SWEEP.targets, SWEEP.count));
-  process.stdout.write(' fping');
-  runs['engine path, 1 target'].push(await engineEcho(FLOOD));
-  process.stdout.write(' engine');
-  runs['engine path, many targets'].push(await engineEcho(SWEEP));
-  process.stdout.write(' engine\n');
-}
-
-interface Summary {
-  readonly label: string;
-  readonly status: 'measured' | 'skipped';
-  readonly reason?: string;
-  readonly roundTripsPerSecond?: number;
-  readonly runs?: number[];
-  readonly p50Ms?: number | null;
-  readonly p99Ms?: number | null;
-  readonly avgMs?: number | null;
-  readonly lossPercent?: number;
-}
-
-function summarize(row: Row): Summary {
-  const label = LABELS[row];
-  const outcomes = runs[row];
-  const skipped = outcomes.find(isSkipped);
-  if (skipped !== undefined) return { label, status: 'skipped', reason: skipped.skipped };
-  const figures = outcomes as EchoFigures[];
-  const pick = (value: (f: EchoFigures) => number | null) => {
-    const values = figures.map(value).filter((v): v is number => v !== null);
-    return values.length === 0 ? null : median(values);
-  };
-  return {
-    label,
-    status: 'measured',
-    roundTripsPerSecond: median(figures.map((f) => f.roundTripsPerSecond)),
-    runs: figures.map((f) => f.roundTripsPerSecond),
-    p50Ms: pick((f) => f.p50Ms),
-    p99Ms: pick((f) => f.p99Ms),
-    avgMs: pick((f) => f.avgMs),
-    lossPercent: median(figures.map((f) => f.lossPercent)),
-  };
-}
-
-const rows = Object.fromEntries((Object.keys(runs) as Row[]).map((row) => [row, summarize(row)])) as Record<
-  Row,
-  Summary
->;
-
-/** Ours over theirs (round trips/s), or null with the reason when either row is missing. */
-function ratio(ours: Row, theirs: Row) {
-  const mine = rows[ours];
-  const other = rows[theirs];
-  if (mine.status !== 'measured' || other.status !== 'measured') {
-    return {
-      value: null,
-      basis: `not computed: ${mine.status === 'measured' ? other.label : mine.label} skipped`,
-    };
+  for (const s of SCENARIOS) {
+    for (const c of s.contenders.filter((contender) => contender.unavailable === null)) {
+      const echo = await c.run();
+      const summary = echo.latency?.summaryMs() ?? null;
+      report.add(s.name, c.name, c.description, {
+        value: echo.received / echo.seconds,
+        metrics: {
+          loss_percent: ((echo.sent - echo.received) * 100) / echo.sent,
+          ...(summary === null ? {} : { p50_ms: summary.p50, p99_ms: summary.p99 }),
+          ...(echo.avgMs === null ? {} : { avg_ms: echo.avgMs }),
+        },
+        cpu: perOperation(echo.cpu, echo.received),
+      });
+      process.stdout.write(` ${s.name}:${c.name}`);
+    }
   }
-  return {
-    value: mine.roundTripsPerSecond! / other.roundTripsPerSecond!,
-    basis: `${mine.label} / ${other.label}`,
-  };
+  for (const [operation, nanos] of Object.entries(micro())) {
+    report.add('per-packet', operation, operation, { value: nanos });
+  }
+  process.stdout.write('\n');
 }
 
-const ratios = {
-  echo_vs_fping: ratio('engine path, many targets', 'fping'),
-  echo_vs_ping_flood: ratio('engine path, 1 target', 'ping -f'),
-  // Where the engine's time goes: its path against its own parts on one thread with no rings.
-  engine_vs_raw_socket_1_target: ratio('engine path, 1 target', 'raw-socket alone, 1 target'),
-  engine_vs_raw_socket_many_targets: ratio('engine path, many targets', 'raw-socket alone, many targets'),
-};
-
-const ms = (value: number | null | undefined) =>
-  value === null || value === undefined ? '-' : value.toFixed(3);
-printTable(
-  `ICMP echo on 127.0.0.1 (median of ${args.runs} run${args.runs === 1 ? '' : 's'}${args.quick ? ', --quick' : ''}; noisy shared machine)`,
-  Object.values(rows).map((row) => ({
-    contender: row.label,
-    'round trips/s': row.status === 'measured' ? si(row.roundTripsPerSecond!) : row.status,
-    'p50 ms': ms(row.p50Ms),
-    'p99 ms': ms(row.p99Ms),
-    'avg ms': ms(row.avgMs),
-    'loss %': row.lossPercent === undefined ? '-' : row.lossPercent.toFixed(2),
-    note:
-      row.reason ??
-      (row.status === 'measured' && row.p50Ms === null ? 'no per-reply times in flood mode' : ''),
-  })),
-);
-printTable(
-  'ratios (round trips/s, ours / theirs)',
-  Object.entries(ratios).map(([name, { value, basis }]) => ({
-    name,
-    value: value === null ? '-' : value.toFixed(2),
-    basis,
-  })),
-);
-const perSecond = await micro(args.quick);
-printTable(
-  'per-packet work on one thread (operations/s)',
-  Object.entries(perSecond).map(([name, value]) => ({ operation: name, 'per second': si(value) })),
-);
-
-const file = writeResults('icmp', {
-  quick: args.quick,
-  runs: args.runs,
-  workloads: { flood: FLOOD, sweep: SWEEP },
-  rows,
-  ratios,
-  microOpsPerSecond: perSecond,
-  notes: [
-    'raw-socket alone = IcmpSocket + IcmpDemux + PingTracker in the main thread, no rings: a floor, not the engine path.',
-    'engine path: a shard pings through its ring to the coordinator raw socket and back; targets split over the shards.',
-    'ping -f prints no per-reply times: its p50/p99 are absent; its avg is from its own rtt line.',
-  ],
-});
-console.log(`\nwrote ${file}`);
+report
+  .ratio('echo_vs_fping', 'sweep: engine / fping', { atLeast: 0.5, key: true })
+  .ratio('echo_vs_ping_flood', 'flood: engine / ping -f', { key: true })
+  .ratio('engine_vs_raw_socket_flood', 'flood: engine / raw socket alone')
+  .ratio('engine_vs_raw_socket_sweep', 'sweep: engine / raw socket alone')
+  .ratio('sweep_cpu_vs_fping', 'sweep cpu.server: engine / fping', { key: true })
+  .ratio('flood_cpu_vs_ping', 'flood cpu.server: engine / ping -f')
+  .figure('sweep_coordinator_us_per_round_trip', 'µs', 'sweep cpu.coordinator: engine', { key: true })
+  .write();

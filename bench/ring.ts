@@ -1,256 +1,208 @@
 /**
- * Ring benchmark: cross-thread throughput of the sockshard ring against postMessage (plain and packed 64
- * records per call) and the ringbuf.js package, with single-thread copy bandwidth as the limit; then the
- * wake-up round trip (ping-pong) through rings against postMessage.
+ * Ring benchmark: records moved from one worker to another through the sockshard ring, against postMessage
+ * (one record per message, and 64 packed into one transferred buffer) and ringbuf.js, with one thread's
+ * copy as the limit; the ring's copy paths (word by word against TypedArray.set) across threads and on one
+ * thread; the wake-up round trip through rings against postMessage. CPU per record is each end's own
+ * thread time: ends that spin while they wait (the ring's, ringbuf.js's) count their spinning.
  *
  *   npm run bench:ring [-- --quick] [-- --runs N]
- *
- * Fairness: each contender runs its producer and consumer in two fresh workers (the main thread only
- * opens the start gate and waits), the contenders take turns within every run so that a noisy moment hits
- * all of them, and figures are medians over the runs. Writes bench/results/ring.json.
  */
-import { MessageChannel, type Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { Bench } from 'tinybench';
 import { startWorker } from '../src/engine/start-worker.js';
 import { createRing } from '../src/ring/index.js';
-import { benchArgs, percentile, printTable, type Series, series, si, writeResults } from './lib/report.js';
-import { createGate, openWhenReady } from './ring/gate.js';
-import type { PingPongContender, PingPongJob } from './ring/pingpong-worker.js';
-import type { Contender, ThroughputJob, ThroughputResult } from './ring/throughput-worker.js';
+import { copyWords } from '../src/ring/word-copy.js';
+import { benchArgs } from './lib/args.js';
+import { within } from './lib/children.js';
+import { nanosPerCall } from './lib/cpu.js';
+import { ReportBuilder } from './lib/report.js';
+import type { Job, Outcome, RoundTripContender, ThroughputContender } from './ring/worker.js';
 
-const args = benchArgs(5);
+const args = benchArgs({ usage: 'npm run bench:ring -- [options]', runs: 5, quickRuns: 2 });
+const RECORDS = { 64: 2_000_000, 1024: 500_000, 16384: 50_000 } as const;
 const SIZES = [64, 1024, 16384] as const;
-const RING_CAPACITY = 1 << 20;
-const RECORDS: Record<(typeof SIZES)[number], number> = args.quick
-  ? { 64: 300_000, 1024: 100_000, 16384: 10_000 }
-  : { 64: 2_000_000, 1024: 500_000, 16384: 50_000 };
-const CONTENDERS: Contender[] = ['ring', 'postMessage', 'postMessage-x64', 'ringbuf.js'];
-const PINGPONG: PingPongContender[] = ['ring-spin', 'ring-park', 'ring-async', 'postMessage'];
-const ROUNDS = args.quick ? 2_000 : 10_000;
-const RUN_TIMEOUT_MS = 120_000;
+const COPY_SIZES = [16, 32, 64, 128, 256] as const;
+const ROUNDS = 10_000;
+const CAPACITY = 1 << 20;
+const THROUGHPUT: Record<ThroughputContender, string> = {
+  ring: 'sockshard ring: stage() in, read in place',
+  'ring-words': 'sockshard ring, copied at both ends word by word: stage() in, copy() out',
+  'ring-set': 'sockshard ring, copied at both ends with TypedArray.set',
+  postMessage: 'postMessage, a record per message (structured clone)',
+  'postMessage-x64': 'postMessage, 64 records packed in one transferred buffer',
+  'ringbuf.js': 'ringbuf.js 0.4 push/pop (both ends spin)',
+};
+const ROUND_TRIP: Record<RoundTripContender, string> = {
+  'ring-spin': 'rings, the waiting thread spins 100 µs, then parks',
+  'ring-park': 'rings, the waiting thread parks at once (Atomics.wait)',
+  'ring-async': 'rings, the waiting thread awaits Atomics.waitAsync (its event loop runs)',
+  postMessage: 'postMessage both ways',
+};
 
-const throughputWorker = new URL('./ring/throughput-worker.ts', import.meta.url);
-const pingpongWorker = new URL('./ring/pingpong-worker.ts', import.meta.url);
-
-function exited(worker: Worker): Promise<void> {
-  return new Promise((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
+/** Runs both ends in fresh workers; the clock starts when both wait at the gate. */
+async function pair(kind: Job['kind'], contender: Job['contender'], size: number, count: number) {
+  const gate = new Int32Array(new SharedArrayBuffer(8));
+  const roles = kind === 'throughput' ? (['producer', 'consumer'] as const) : (['ping', 'pong'] as const);
+  const channel = contender.startsWith('postMessage') ? new MessageChannel() : null;
+  const credit = new Int32Array(new SharedArrayBuffer(4));
+  const rings =
+    channel !== null
+      ? []
+      : contender === 'ringbuf.js'
+        ? [RingBuffer.getStorageForCapacity(CAPACITY, Uint8Array)]
+        : kind === 'throughput'
+          ? [createRing({ capacity: CAPACITY })]
+          : [createRing({ capacity: 1 << 16 }), createRing({ capacity: 1 << 16 })];
+  const workers = roles.map((role, i) => {
+    const port = channel === null ? undefined : i === 0 ? channel.port1 : channel.port2;
+    const job: Job = { kind, contender, role, size, count, gate, rings, credit, ...(port && { port }) };
+    return startWorker(new URL('./ring/worker.ts', import.meta.url), {
+      workerData: job,
+      transferList: port === undefined ? [] : [port],
+    });
   });
-}
-
-const describeJob = (key: string, value: unknown) =>
-  typeof value === 'object' && key !== '' ? undefined : value;
-
-/** Runs two workers to completion and returns what the reporting one posted; bounded in time. */
-async function runPair<T>(
-  url: URL,
-  jobs: [object, object],
-  reporter: 0 | 1,
-  transfer: object[][],
-): Promise<T> {
-  const gate = (jobs[0] as { gate: Int32Array }).gate;
-  const workers = jobs.map((job, i) =>
-    startWorker(url, { workerData: job, transferList: transfer[i] as never[] }),
+  const outcomes = workers.map(
+    (w) => new Promise<Outcome>((resolve, reject) => w.once('message', resolve).once('error', reject)),
   );
-  // Listen for exits now: a producer may finish (and exit) long before the consumer reports.
-  const exits = Promise.all(workers.map(exited));
-  const result = new Promise<T>((resolve) => workers[reporter]!.once('message', resolve));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `${url.pathname} (${JSON.stringify(jobs[0], describeJob)}) did not finish in ${RUN_TIMEOUT_MS} ms`,
-          ),
-        ),
-      RUN_TIMEOUT_MS,
-    );
-  });
   try {
-    const start = await Promise.race([openWhenReady(gate, 2), timeout]);
-    const value = await Promise.race([result, timeout]);
-    await Promise.race([exits, timeout]);
-    return Object.assign(value as object, { start }) as T;
+    while (Atomics.load(gate, 0) < 2) await Atomics.waitAsync(gate, 0, Atomics.load(gate, 0), 100).value;
+    const start = performance.timeOrigin + performance.now();
+    Atomics.store(gate, 1, 1);
+    Atomics.notify(gate, 1);
+    const [a, b] = await within(Promise.all(outcomes), 120_000, `${contender} did not finish`);
+    return { start, a: a!, b: b! };
   } finally {
-    clearTimeout(timer);
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
-/** Records per second moved from one worker to another. */
-async function throughput(contender: Contender, size: number, count: number): Promise<number> {
-  const gate = createGate();
-  const base = { contender, size, count, gate };
-  let producer: ThroughputJob = { ...base, role: 'producer' };
-  let consumer: ThroughputJob = { ...base, role: 'consumer' };
-  const transfer: object[][] = [[], []];
-  if (contender === 'ring' || contender === 'ringbuf.js') {
-    const buffer =
-      contender === 'ring'
-        ? createRing({ capacity: RING_CAPACITY })
-        : RingBuffer.getStorageForCapacity(RING_CAPACITY, Uint8Array);
-    producer = { ...producer, buffer };
-    consumer = { ...consumer, buffer };
-  } else {
-    const { port1, port2 } = new MessageChannel();
-    const credit = new Int32Array(new SharedArrayBuffer(4));
-    producer = { ...producer, port: port1, credit };
-    consumer = { ...consumer, port: port2, credit };
-    transfer[0] = [port1];
-    transfer[1] = [port2];
+/**
+ * CPU nanoseconds per copy on one thread, both ends of a ring: `in` copies a record from a private array
+ * into the shared region (TypedArray.set against the Int32 loop), `out` copies one back out (`subarray`
+ * then `set`, against the loop). The thresholds in src/ring/word-copy.ts come from these figures.
+ */
+function copies(): Map<string, { cpu: number; wall: number }> {
+  const region = new SharedArrayBuffer(CAPACITY);
+  const [words, bytes] = [new Int32Array(region), new Uint8Array(region)];
+  const per = new Map<string, { cpu: number; wall: number }>();
+  for (const size of new Set([...COPY_SIZES, ...SIZES])) {
+    const own = new Uint8Array(size).fill(0x5a);
+    const ownWords = new Int32Array(own.buffer);
+    const time = (name: string, copy: () => void) => {
+      const { cpu, wall } = nanosPerCall(copy);
+      per.set(`${size} B ${name}`, { cpu: cpu / (CAPACITY / size), wall: wall / (CAPACITY / size) });
+    };
+    time('in, set', () => {
+      for (let at = 0; at < CAPACITY; at += size) bytes.set(own, at);
+    });
+    if (size > 256) continue;
+    time('in, words', () => {
+      for (let at = 0; at < CAPACITY; at += size) copyWords(ownWords, 0, words, at >> 2, size >> 2);
+    });
+    time('out, set', () => {
+      for (let at = 0; at < CAPACITY; at += size) own.set(bytes.subarray(at, at + size));
+    });
+    time('out, words', () => {
+      for (let at = 0; at < CAPACITY; at += size) copyWords(words, at >> 2, ownWords, 0, size >> 2);
+    });
   }
-  const result = await runPair<ThroughputResult & { start: number }>(
-    throughputWorker,
-    [producer, consumer],
-    1,
-    transfer,
+  return per;
+}
+
+const report = new ReportBuilder('ring', 'SharedArrayBuffer ring against postMessage and ringbuf.js', args)
+  .settings({ capacity: CAPACITY, roundTrips: ROUNDS, ...RECORDS })
+  .note(
+    'Each contender runs its two ends in two fresh workers, started together from a shared gate; contenders take turns within every run.',
+    "CPU per record is each end's own thread time; ends that spin while they wait (the ring's, ringbuf.js's) count it, so theirs is close to wall time per record.",
   );
-  if (result.outOfOrder !== 0) throw new Error(`${contender}: ${result.outOfOrder} records out of order`);
-  return count / ((result.endAt - result.start) / 1000);
-}
-
-interface RoundTrips {
-  p50: number;
-  p99: number;
-}
-
-async function pingpong(contender: PingPongContender, rounds: number): Promise<RoundTrips> {
-  const gate = createGate();
-  const base = { contender, rounds, warmup: Math.ceil(rounds / 10), gate };
-  let ping: PingPongJob = { ...base, role: 'ping' };
-  let pong: PingPongJob = { ...base, role: 'pong' };
-  const transfer: object[][] = [[], []];
-  if (contender === 'postMessage') {
-    const { port1, port2 } = new MessageChannel();
-    ping = { ...ping, port: port1 };
-    pong = { ...pong, port: port2 };
-    transfer[0] = [port1];
-    transfer[1] = [port2];
-  } else {
-    const there = createRing({ capacity: 1 << 16 });
-    const back = createRing({ capacity: 1 << 16 });
-    ping = { ...ping, out: there, in: back };
-    pong = { ...pong, out: back, in: there };
-  }
-  const rtts = await runPair<Float64Array>(pingpongWorker, [ping, pong], 0, transfer);
-  const sorted = Float64Array.from(rtts).sort();
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-}
-
-/** Single-thread TypedArray.set bandwidth into a shared buffer the size of the ring (bytes/s). */
-async function copyLimit(size: number): Promise<number> {
-  const target = new Uint8Array(new SharedArrayBuffer(RING_CAPACITY));
-  const source = new Uint8Array(size).fill(0x5a);
-  const bench = new Bench({ time: args.quick ? 150 : 500, warmupTime: 50 });
-  bench.add(`copy ${size}`, () => {
-    for (let offset = 0; offset < RING_CAPACITY; offset += size) target.set(source, offset);
+for (const size of SIZES) {
+  const name = `throughput-${size}`;
+  report.scenario({
+    name,
+    title: `${size}-byte records, one worker to another`,
+    unit: 'records/s',
+    operation: 'record',
+    baseline: 'postMessage',
   });
-  await bench.run();
-  const result = bench.tasks[0]!.result;
-  if (result.state !== 'completed') throw new Error(`copy ${size}: ${result.state}`);
-  return RING_CAPACITY / (result.latency.mean / 1000);
 }
+report
+  .scenario({
+    name: 'copy',
+    title: 'one thread copying into a shared buffer: Int32 loop and TypedArray.set',
+    unit: 'ns',
+    higherIsBetter: false,
+    operation: 'copy',
+  })
+  .scenario({
+    name: 'roundtrip',
+    title: 'wake-up round trip of a 64-byte record, p50',
+    unit: 'µs',
+    higherIsBetter: false,
+    operation: 'round trip',
+    baseline: 'postMessage',
+  });
 
-function append(into: Record<string, number[]>, key: string, value: number): void {
-  const list = into[key] ?? [];
-  list.push(value);
-  into[key] = list;
-}
-
-const rates: Record<string, number[]> = {};
-const copies: Record<string, number[]> = {};
-const trips: Record<string, { p50: number[]; p99: number[] }> = {};
 for (let run = 1; run <= args.runs; run++) {
-  process.stdout.write(`run ${run}/${args.runs}: throughput`);
+  process.stdout.write(`run ${run}/${args.runs}:`);
+  const copy = copies();
+  for (const [name, ns] of copy) report.add('copy', name, name, { value: ns.cpu });
   for (const size of SIZES) {
-    for (const contender of CONTENDERS) {
-      const key = `${contender} ${size}`;
-      append(rates, key, await throughput(contender, size, RECORDS[size]));
+    for (const contender of Object.keys(THROUGHPUT) as ThroughputContender[]) {
+      const { start, a, b } = await pair('throughput', contender, size, RECORDS[size]);
+      if (b.outOfOrder !== 0) throw new Error(`${contender}: ${b.outOfOrder} records out of order`);
+      const per = (seconds: number) => (seconds * 1e6) / RECORDS[size];
+      const cpu = {
+        producer: per(a.cpuSeconds),
+        consumer: per(b.cpuSeconds),
+        server: per(a.cpuSeconds + b.cpuSeconds),
+      };
+      report.add(`throughput-${size}`, contender, THROUGHPUT[contender], {
+        value: RECORDS[size] / ((b.endAt - start) / 1000),
+        cpu,
+      });
       process.stdout.write('.');
     }
-    append(copies, String(size), await copyLimit(size));
+    const ns = copy.get(`${size} B in, set`)!;
+    report.add(
+      `throughput-${size}`,
+      'copy limit',
+      'one thread copying records with TypedArray.set, nothing else',
+      { value: 1e9 / ns.wall, cpu: { server: ns.cpu / 1000 } },
+    );
   }
-  process.stdout.write(' ping-pong');
-  for (const contender of PINGPONG) {
-    const trip = await pingpong(contender, ROUNDS);
-    trips[contender] ??= { p50: [], p99: [] };
-    trips[contender].p50.push(trip.p50);
-    trips[contender].p99.push(trip.p99);
+  process.stdout.write(' round trips');
+  for (const contender of Object.keys(ROUND_TRIP) as RoundTripContender[]) {
+    const { a, b } = await pair('roundtrip', contender, 64, ROUNDS);
+    const per = (seconds: number) => (seconds * 1e6) / (ROUNDS * 1.1); // the 10% warm-up is in the CPU time
+    report.add('roundtrip', contender, ROUND_TRIP[contender], {
+      value: a.p50Us!,
+      metrics: { p99_us: a.p99Us! },
+      cpu: { ping: per(a.cpuSeconds), pong: per(b.cpuSeconds), server: per(a.cpuSeconds + b.cpuSeconds) },
+    });
     process.stdout.write('.');
   }
   process.stdout.write('\n');
 }
 
-const throughputSeries: Record<string, Series & { bytesPerSecond: number }> = {};
-for (const [key, runs] of Object.entries(rates)) {
-  const size = Number(key.split(' ')[1]);
-  const s = series(runs);
-  throughputSeries[key] = { ...s, bytesPerSecond: s.median * size };
+report
+  .ratio('ring64_vs_postMessage', 'throughput-64: ring / postMessage', { atLeast: 20, key: true })
+  .ratio('ring64_vs_postMessage_packed', 'throughput-64: ring / postMessage-x64', { atLeast: 2, key: true })
+  .ratio('ring64_vs_ringbufjs', 'throughput-64: ring / ringbuf.js', { atLeast: 5, key: true })
+  .ratio('ring64_cpu_vs_postMessage_packed', 'throughput-64 cpu.server: ring / postMessage-x64', {
+    key: true,
+  })
+  .ratio('ring64_words_vs_set', 'throughput-64: ring-words / ring-set', { atLeast: 1, key: true })
+  .ratio('ring64_words_cpu_vs_set', 'throughput-64 cpu.server: ring-words / ring-set', { key: true })
+  .ratio('ring16k_vs_copy_limit', 'throughput-16384: ring / copy limit', { atLeast: 0.25, key: true })
+  .ratio('roundtrip_p50_vs_postMessage', 'roundtrip: ring-spin / postMessage', { atMost: 0.5, key: true })
+  .ratio('roundtrip_park_p50_vs_postMessage', 'roundtrip: ring-park / postMessage')
+  .ratio('roundtrip_async_p50_vs_postMessage', 'roundtrip: ring-async / postMessage');
+for (const size of COPY_SIZES) {
+  report.ratio(`copy_in${size}_words_vs_set`, `copy: ${size} B in, words / ${size} B in, set`, {
+    key: size === 32,
+  });
+  report.ratio(`copy_out${size}_words_vs_set`, `copy: ${size} B out, words / ${size} B out, set`, {
+    key: size === 128,
+  });
 }
-const copySeries = Object.fromEntries(Object.entries(copies).map(([size, runs]) => [size, series(runs)]));
-const tripSeries = Object.fromEntries(
-  Object.entries(trips).map(([name, t]) => [name, { p50: series(t.p50), p99: series(t.p99) }]),
-);
-const rate = (contender: Contender, size: number) => throughputSeries[`${contender} ${size}`]!.median;
-const ratios = {
-  ring64_vs_postMessage: rate('ring', 64) / rate('postMessage', 64),
-  ring64_vs_postMessage_batched: rate('ring', 64) / rate('postMessage-x64', 64),
-  ring64_vs_ringbufjs: rate('ring', 64) / rate('ringbuf.js', 64),
-  ring16k_vs_copy_limit: (rate('ring', 16384) * 16384) / copySeries[16384]!.median,
-  pingpong_p50_vs_postMessage: tripSeries['ring-spin']!.p50.median / tripSeries.postMessage!.p50.median,
-  pingpong_park_p50_vs_postMessage: tripSeries['ring-park']!.p50.median / tripSeries.postMessage!.p50.median,
-  pingpong_async_p50_vs_postMessage:
-    tripSeries['ring-async']!.p50.median / tripSeries.postMessage!.p50.median,
-};
-
-for (const size of SIZES) {
-  printTable(
-    `${size}-byte records, cross-thread (median of ${args.runs} runs; ratio = ring / contender)`,
-    CONTENDERS.map((contender: string) => {
-      const s = throughputSeries[`${contender} ${size}`]!;
-      return {
-        contender,
-        'records/s': si(s.median),
-        'min-max': `${si(s.min)}-${si(s.max)}`,
-        'bytes/s': si(s.bytesPerSecond),
-        'ring ×': (rate('ring', size) / s.median).toFixed(2),
-      };
-    }).concat([
-      {
-        contender: 'copy limit',
-        'records/s': si(copySeries[size]!.median / size),
-        'min-max': `${si(copySeries[size]!.min / size)}-${si(copySeries[size]!.max / size)}`,
-        'bytes/s': si(copySeries[size]!.median),
-        'ring ×': ((rate('ring', size) * size) / copySeries[size]!.median).toFixed(2),
-      },
-    ]),
-  );
-}
-printTable(
-  `wake-up round trip, 64-byte record (µs, median of ${args.runs} runs of ${ROUNDS} rounds)`,
-  PINGPONG.map((contender) => ({
-    contender,
-    p50: tripSeries[contender]!.p50.median.toFixed(1),
-    p99: tripSeries[contender]!.p99.median.toFixed(1),
-    'p50 vs postMessage': (tripSeries[contender]!.p50.median / tripSeries.postMessage!.p50.median).toFixed(2),
-  })),
-);
-printTable(
-  'ratios',
-  Object.entries(ratios).map(([name, value]) => ({ name, value: value.toFixed(2) })),
-);
-const file = writeResults('ring', {
-  quick: args.quick,
-  runs: args.runs,
-  ringCapacity: RING_CAPACITY,
-  records: RECORDS,
-  pingpongRounds: ROUNDS,
-  throughput: throughputSeries,
-  copyLimitBytesPerSecond: copySeries,
-  pingpongMicros: tripSeries,
-  ratios,
-});
-console.log(`\nwrote ${file}`);
+report.write();

@@ -1,30 +1,46 @@
 /**
- * The one application every contender serves, so that only the server architecture differs:
- * `GET /` answers a tiny "hello world", `GET /cpu` first does a fixed amount of CPU work (cpu-work.ts).
- * Baseline servers call it from their request listener, sockshard shards through sockshard-app.ts.
+ * The one application every HTTP contender serves, so that only the server differs: `GET /` answers
+ * "hello world", `GET /cpu` first does a fixed amount of CPU work. The work is one `pbkdf2Sync` call with a
+ * fixed iteration count (native code: a JavaScript loop's speed depends on how V8 inlines it into each
+ * server's caller, which would be measured instead of the server), calibrated once by bench/http.ts and
+ * passed to every server in SOCKSHARD_BENCH_CPU_ITERATIONS; the derived key is in the body, so the load
+ * generator checks that every contender did the work.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { cpuWork } from './cpu-work.js';
+import { pbkdf2Sync } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { median } from '../lib/report.js';
 
-/** Environment variable that carries the calibrated iteration count to every server (and its threads). */
 export const CPU_ITERATIONS_ENV = 'SOCKSHARD_BENCH_CPU_ITERATIONS';
-
 export const HELLO_PATH = '/';
 export const CPU_PATH = '/cpu';
 export const HELLO_BODY = 'hello world\n';
 
 export function cpuBody(iterations: number): string {
-  return `cpu ${cpuWork(iterations)}\n`;
+  return `cpu ${pbkdf2Sync('sockshard', 'bench-http', iterations, 16, 'sha256').toString('hex')}\n`;
 }
 
-export type App = (request: IncomingMessage, response: ServerResponse) => void;
+/** The iteration count that takes `targetMs` here, now. */
+export function calibrateCpuWork(targetMs: number): number {
+  const time = (iterations: number) =>
+    median(
+      Array.from({ length: 51 }, () => {
+        const start = performance.now();
+        cpuBody(iterations);
+        return performance.now() - start;
+      }),
+    );
+  time(1_000);
+  return Math.max(1, Math.round((1_000 * targetMs) / time(1_000)));
+}
 
-export function createApp(cpuIterations: number): App {
+/** The request listener, with the iteration count from the environment. */
+export function appFromEnv(): (request: IncomingMessage, response: ServerResponse) => void {
+  const iterations = Number(process.env[CPU_ITERATIONS_ENV]);
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${CPU_ITERATIONS_ENV} is not set`);
   return (request, response) => {
-    let body: string;
-    if (request.url === HELLO_PATH) body = HELLO_BODY;
-    else if (request.url === CPU_PATH) body = cpuBody(cpuIterations);
-    else {
+    const body =
+      request.url === HELLO_PATH ? HELLO_BODY : request.url === CPU_PATH ? cpuBody(iterations) : null;
+    if (body === null) {
       response.statusCode = 404;
       response.end();
       return;
@@ -32,39 +48,4 @@ export function createApp(cpuIterations: number): App {
     response.setHeader('content-type', 'text/plain');
     response.end(body);
   };
-}
-
-/** The app with the iteration count the orchestrator calibrated. */
-export function appFromEnv(): App {
-  const iterations = Number(process.env[CPU_ITERATIONS_ENV]);
-  if (!Number.isInteger(iterations) || iterations < 1) {
-    throw new Error(
-      `${CPU_ITERATIONS_ENV} must be a positive integer, got ${process.env[CPU_ITERATIONS_ENV]}`,
-    );
-  }
-  return createApp(iterations);
-}
-
-/**
- * The baselines' server: a plain node:http server running the app from the environment, counting
- * requests, connections and client errors (node:http and every node:cluster worker run the same one).
- */
-export function countingServer(): {
-  readonly server: Server;
-  counters(): { requests: number; connections: number; clientErrors: number };
-} {
-  const app = appFromEnv();
-  let requests = 0;
-  let connections = 0;
-  let clientErrors = 0;
-  const server = createServer((request, response) => {
-    requests++;
-    app(request, response);
-  });
-  server.on('connection', () => connections++);
-  server.on('clientError', (_error, socket) => {
-    clientErrors++;
-    socket.destroy();
-  });
-  return { server, counters: () => ({ requests, connections, clientErrors }) };
 }

@@ -1,24 +1,21 @@
 /**
- * The shard side of the engine-path ICMP bench, as a TCP handler: one JSON line
- * `{ targets: string[], count, intervalMs, window, timeoutMs }` in, the shard pings every target with its
- * own tracker (through ring → coordinator → raw socket and back), one JSON line of figures out.
+ * The shard side of bench/icmp.ts's engine path, as a TCP handler: greets with its shard id, then for each
+ * JSON line `{ targets, count, intervalMs, window, timeoutMs }` pings every target with `context.ping`
+ * (ring → coordinator → raw socket and back) and answers one JSON line: seconds, probes sent, every RTT.
  */
 import { createInterface } from 'node:readline';
 import { defineTcpHandler } from '../../src/index.js';
-
-interface Job {
-  readonly targets: readonly string[];
-  readonly count: number;
-  readonly intervalMs: number;
-  readonly window: number;
-  readonly timeoutMs: number;
-}
+import { registerThread } from '../lib/cpu.js';
+import type { Workload } from './echo.js';
 
 export default defineTcpHandler({
+  setup(context) {
+    registerThread(`shard${context.shardId}`);
+  },
   connection(socket, context) {
     socket.write(`${context.shardId}\n`);
     createInterface({ input: socket }).on('line', async (line) => {
-      const job = JSON.parse(line) as Job;
+      const job = JSON.parse(line) as Omit<Workload, 'targets'> & { targets: string[]; timeoutMs: number };
       const rtts: number[] = [];
       const started = performance.now();
       const results = await Promise.all(
@@ -28,16 +25,12 @@ export default defineTcpHandler({
             intervalMs: job.intervalMs,
             maxInFlight: job.window,
             timeoutMs: job.timeoutMs,
-            onProbe: (outcome) => {
-              if (outcome.status === 'reply') rtts.push(outcome.rttMs);
-            },
+            onProbe: (outcome) => outcome.status === 'reply' && rtts.push(outcome.rttMs),
           }),
         ),
       );
-      const elapsedMs = performance.now() - started;
       const sent = results.reduce((sum, result) => sum + result.transmitted, 0);
-      const received = results.reduce((sum, result) => sum + result.received, 0);
-      socket.write(`${JSON.stringify({ elapsedMs, sent, received, rtts })}\n`);
+      socket.write(`${JSON.stringify({ seconds: (performance.now() - started) / 1000, sent, rtts })}\n`);
     });
   },
 });

@@ -1,27 +1,27 @@
-/**
- * `server.ts inline|offload SHARDS THREADS [NICE]`: a sockshard HTTP server in its own process; prints its
- * port. NICE: the pool's niceIncrement (default: the engine's).
- */
+/** A sockshard HTTP server for bench/offload.ts: `server.ts '{"mode":"offload","shards":2,"threads":2,"nice":0}'`. */
 import { createEngine } from '../../src/index.js';
-import { spareStandingBy } from '../lib/engine.js';
+import { announce } from '../lib/children.js';
+import { startEngine } from '../lib/engine.js';
 
-const [mode, shards, threads, nice] = process.argv.slice(2);
+const config = JSON.parse(process.argv[2]!) as {
+  mode: 'inline' | 'offload';
+  shards: number;
+  threads: number;
+  nice?: number;
+};
+const handler = new URL('./app.ts', import.meta.url);
+handler.searchParams.set('mode', config.mode);
 const engine = createEngine({
-  shards: Number(shards),
-  ...(mode === 'offload'
+  shards: config.shards,
+  ...(config.mode === 'offload'
     ? {
         offload: {
           module: new URL('./work.ts', import.meta.url),
-          threads: Number(threads),
-          ...(nice === undefined ? {} : { niceIncrement: Number(nice) }),
+          threads: config.threads,
+          ...(config.nice === undefined ? {} : { niceIncrement: config.nice }),
         },
       }
     : {}),
-}).http({
-  port: 0,
-  handler: new URL(mode === 'offload' ? './app-offload.ts' : './app-inline.ts', import.meta.url),
-});
-await engine.start();
-await spareStandingBy(engine);
-console.log(engine.addresses()[0]!.port);
-process.once('SIGTERM', () => void engine.close({ timeoutMs: 500 }).then(() => process.exit(0)));
+}).http({ port: 0, handler });
+await startEngine(engine);
+announce({ port: engine.addresses()[0]!.port }, () => engine.close({ timeoutMs: 500 }));

@@ -1,0 +1,92 @@
+/**
+ * The servers bench/http.ts measures, in the order it measures them. To add one (a fast path, Bun.serve):
+ * a command that serves the app of app.ts on 127.0.0.1 (GET / and GET /cpu, the same bodies, the
+ * iteration count from SOCKSHARD_BENCH_CPU_ITERATIONS), prints `{"port": N}` on stdout when it serves
+ * (plus `"pids"` if several processes serve), and exits on SIGTERM; then an entry here. Threads that do
+ * the serving call `registerThread()` (bench/lib/cpu.ts) to have their CPU reported by name.
+ */
+
+import os from 'node:os';
+import { canTransferSockets } from '../../src/engine/socket-transfer.js';
+import { commandExists, nodeCommand } from '../lib/children.js';
+
+export interface HttpContender {
+  readonly name: string;
+  readonly description: string;
+  /** Starts the server, given the machine's cores. */
+  readonly command: (cores: number) => readonly string[];
+  /** The CPU role of the first process's main thread: 'coordinator', 'primary', 'main'. */
+  readonly mainRole: string;
+  /** Why it cannot run here, or null. */
+  readonly unavailable?: () => Promise<string | null>;
+  /** Only in these scenarios (default: every one). */
+  readonly scenarios?: readonly string[];
+  /** `taskset -c` lists for the server and the load generator (default: unpinned). */
+  readonly serverCpus?: string;
+  readonly generatorCpus?: string;
+}
+
+const sockshard = (config: object) =>
+  nodeCommand(new URL('./server-sockshard.ts', import.meta.url), [JSON.stringify(config)]);
+const node = (workers: number) =>
+  nodeCommand(new URL('./server-node.ts', import.meta.url), [JSON.stringify({ workers })]);
+
+export const CONTENDERS: readonly HttpContender[] = [
+  {
+    name: 'sockshard',
+    description: "sockshard, a shard per core, balance 'least-connections' (the default)",
+    command: (cores) => sockshard({ shards: cores }),
+    mainRole: 'coordinator',
+  },
+  {
+    name: 'sockshard-kernel',
+    description: "sockshard, balance 'kernel': a SO_REUSEPORT socket per shard, no coordinator hop",
+    command: (cores) => sockshard({ shards: cores, balance: 'kernel' }),
+    mainRole: 'coordinator',
+  },
+  {
+    name: 'sockshard-rr',
+    description: "sockshard, balance 'round-robin'",
+    command: (cores) => sockshard({ shards: cores, balance: 'round-robin' }),
+    mainRole: 'coordinator',
+  },
+  {
+    name: 'sockshard-transfer',
+    description:
+      "sockshard, handoff 'transfer': Node accepts and moves each socket to its shard by postMessage",
+    command: (cores) => sockshard({ shards: cores, handoff: 'transfer' }),
+    mainRole: 'coordinator',
+    unavailable: async () =>
+      (await canTransferSockets())
+        ? null
+        : `Node ${process.version} cannot move a net.Socket to a worker (24+ can)`,
+  },
+  {
+    name: 'node-single',
+    description: 'node:http on one thread',
+    command: () => node(0),
+    mainRole: 'main',
+  },
+  {
+    name: 'node-cluster',
+    description: 'node:cluster, a worker per core, default scheduling (the primary accepts and passes on)',
+    command: (cores) => node(cores),
+    mainRole: 'primary',
+  },
+  {
+    // The projection's check: one shard with exactly one core, the load generator on the other.
+    name: 'sockshard-1core',
+    description: 'sockshard with 1 shard, the whole server pinned to core 0 and the load generator to core 1',
+    command: () => sockshard({ shards: 1 }),
+    mainRole: 'coordinator',
+    scenarios: ['keepalive-100', 'churn'],
+    unavailable: async () =>
+      os.availableParallelism() < 2
+        ? 'needs 2 cores'
+        : commandExists('taskset')
+          ? null
+          : 'taskset is not installed (util-linux)',
+    serverCpus: '0',
+    generatorCpus: '1',
+  },
+];

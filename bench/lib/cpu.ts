@@ -1,0 +1,165 @@
+/**
+ * CPU time by thread, from /proc (Linux), so that every figure can be given as CPU per operation, split
+ * by role: the coordinator, each shard, the pool, and V8's and libuv's helpers as 'other'. CPU per
+ * operation does not depend on who won the cores against the load generator, which throughput does.
+ *
+ * A thread's time is `/proc/<pid>/task/<tid>/schedstat`'s first field (nanoseconds on a CPU), or utime +
+ * stime of its `stat` (clock ticks) where schedstat is missing. Node names every thread "node", so shards
+ * and pool threads say who they are: `registerThread(role)` appends `<tid> <role>` to the file named by
+ * SOCKSHARD_BENCH_THREADS, which the measuring side reads.
+ */
+import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
+
+export const THREADS_ENV = 'SOCKSHARD_BENCH_THREADS';
+const TICKS_PER_SECOND = 100; // USER_HZ, what /proc counts in on every Linux ABI Node runs on
+// proc(5): fields after the command's ')' start at field 3; utime 14, stime 15, cutime 16, cstime 17.
+const statField = (text: string, n: number) =>
+  Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[n - 3]);
+
+function taskSeconds(dir: string): number {
+  try {
+    return Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    const stat = readFileSync(`${dir}/stat`, 'utf8');
+    return (statField(stat, 14) + statField(stat, 15)) / TICKS_PER_SECOND;
+  }
+}
+
+/** This thread's CPU time so far, in seconds. */
+export function threadCpuSeconds(): number {
+  return taskSeconds('/proc/thread-self');
+}
+
+/**
+ * Nanoseconds per call of `fn` on this thread, over `seconds` of CPU after as long a warm-up: `cpu` counts
+ * only this thread's CPU time (another process taking the core meanwhile does not count), `wall` all of it.
+ */
+export function nanosPerCall(fn: () => void, seconds = 0.3): { cpu: number; wall: number } {
+  const run = () => {
+    const [start, wallStart] = [threadCpuSeconds(), performance.now()];
+    let calls = 0;
+    let used = 0;
+    for (let batch = 1; used < seconds; ) {
+      for (let i = 0; i < batch; i++) fn();
+      calls += batch;
+      used = threadCpuSeconds() - start;
+      // About 5 ms of CPU per batch, growing at most twofold: /proc's figure moves in scheduler ticks.
+      batch = Math.min(batch * 2, Math.max(1, Math.round((0.005 * calls) / Math.max(used, 1e-6))));
+    }
+    return { cpu: (used * 1e9) / calls, wall: ((performance.now() - wallStart) * 1e6) / calls };
+  };
+  run();
+  return run();
+}
+
+/** Tells a measuring process what this thread is (a no-op when nobody measures). */
+export function registerThread(role: string): void {
+  const file = process.env[THREADS_ENV];
+  if (file === undefined || file === '') return;
+  appendFileSync(file, `${readlinkSync('/proc/thread-self').split('/').pop()} ${role}\n`);
+}
+
+/**
+ * The usual split of a server: registered threads by their role, the first process's main thread as
+ * `mainRole` ('coordinator', 'primary', 'main'), every later process as `worker<k>` (node:cluster), and
+ * the first process's other threads as 'other'.
+ */
+export function serverRoles(pids: readonly number[], mainRole: string, threadsFile?: string) {
+  const registered = new Map<number, string>();
+  if (threadsFile !== undefined && existsSync(threadsFile)) {
+    for (const line of readFileSync(threadsFile, 'utf8').split('\n')) {
+      const [tid, role] = line.split(' ');
+      if (role !== undefined) registered.set(Number(tid), role);
+    }
+  }
+  return (pid: number, tid: number): string =>
+    registered.get(tid) ??
+    (pid !== pids[0] ? `worker${pids.indexOf(pid) - 1}` : tid === pid ? mainRole : 'other');
+}
+
+/** Every thread of `pids` now, by `pid/tid`; threads that end meanwhile are left out. */
+function snapshot(pids: readonly number[]): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const pid of pids) {
+    const tids = existsSync(`/proc/${pid}/task`) ? readdirSync(`/proc/${pid}/task`) : [];
+    for (const tid of tids) {
+      try {
+        times.set(`${pid}/${tid}`, taskSeconds(`/proc/${pid}/task/${tid}`));
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  }
+  return times;
+}
+
+/** The machine's busy and total CPU ticks, from the first line of /proc/stat. */
+function machine(): { busy: number; total: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number) as [number, number, number, number, number, number, number, number];
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+export interface CpuUse {
+  /** CPU seconds by role; `server` is the sum over every role. */
+  readonly byRole: Record<string, number>;
+  readonly wallSeconds: number;
+  /** Cores the whole machine kept busy meanwhile, ours included. */
+  readonly busyCores: number;
+}
+
+/** CPU by role between `start()` and `stop()`. */
+export class CpuMeter {
+  #before = new Map<string, number>();
+  #machine = machine();
+  #started = 0;
+
+  constructor(
+    readonly pids: readonly number[],
+    readonly roleOf: (pid: number, tid: number) => string,
+  ) {}
+
+  start(): void {
+    this.#before = snapshot(this.pids);
+    this.#machine = machine();
+    this.#started = performance.now();
+  }
+
+  stop(): CpuUse {
+    const byRole: Record<string, number> = { server: 0 };
+    for (const [key, seconds] of snapshot(this.pids)) {
+      const [pid, tid] = key.split('/').map(Number) as [number, number];
+      const used = seconds - (this.#before.get(key) ?? 0);
+      const role = this.roleOf(pid, tid);
+      byRole[role] = (byRole[role] ?? 0) + used;
+      byRole.server! += used;
+    }
+    const now = machine();
+    const busy = (now.busy - this.#machine.busy) / (now.total - this.#machine.total);
+    return {
+      byRole,
+      wallSeconds: (performance.now() - this.#started) / 1000,
+      busyCores: busy * os.availableParallelism(),
+    };
+  }
+}
+
+/** Microseconds per operation, by role, from CPU seconds by role. */
+export function perOperation(
+  seconds: Readonly<Record<string, number>>,
+  operations: number,
+): Record<string, number> {
+  return Object.fromEntries(Object.entries(seconds).map(([role, s]) => [role, (s * 1e6) / operations]));
+}
+
+/** CPU seconds of this process's children that have been waited for (ping, fping): cutime + cstime. */
+export function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  return (statField(stat, 16) + statField(stat, 17)) / TICKS_PER_SECOND;
+}
