@@ -10,6 +10,7 @@
  * datagram, the same 8 flows of 32 datagrams in flight for every contender. Contenders take turns.
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,7 @@ const CONTENDERS = [
 if (!commandExists('cc')) throw new Error('the UDP load generator needs a C compiler (cc)');
 const loadgen = join(os.tmpdir(), `sockshard-udp-loadgen-${process.pid}`);
 execFileSync('cc', ['-O2', '-o', loadgen, fileURLToPath(new URL('./udp/loadgen.c', import.meta.url))]);
+process.once('exit', () => rmSync(loadgen, { force: true }));
 
 async function load(ports: readonly number[], size: number, seconds: number) {
   const flows = String(Math.max(1, Math.floor(FLOWS / ports.length)));

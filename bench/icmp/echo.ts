@@ -5,6 +5,7 @@
  * each pinging its share as a user's handler would). CPU by thread: the main thread (the coordinator), each
  * shard (registered by engine-pinger.ts), and V8's helpers as 'other'.
  */
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -142,5 +143,6 @@ export async function engineEcho(workload: Workload): Promise<Echo> {
     };
   } finally {
     await engine.close({ timeoutMs: 500 });
+    rmSync(threads, { force: true });
   }
 }
