@@ -157,10 +157,17 @@ export class RingConsumer {
    * Copies `length` bytes of the data region from `offset` (a payload as `drain` or `peek` give it) into
    * `target` at `targetOffset`, for a record kept beyond its release. A small record copied into the same
    * array as the last call (a scratch buffer) at a word-aligned offset goes word by word (see word-copy.ts).
-   * @throws {RangeError} when the bytes do not fit in `target` at `targetOffset`.
+   * @throws {RangeError} when the bytes are not all in the data region, or do not fit in `target` at
+   *   `targetOffset`.
+   * @example
+   * const kept = new Uint8Array(256); // one scratch array, reused: small records are copied word by word
+   * consumer.drain((_, offset, length) => consumer.copy(offset, length, kept));
    */
   copy(offset: number, length: number, target: Uint8Array, targetOffset = 0): void {
-    if (targetOffset + length > target.length || targetOffset < 0) {
+    if (offset >>> 0 !== offset || length >>> 0 !== length || offset + length > this.capacity) {
+      throw new RangeError(`bytes ${offset}..${offset + length} are not in the ring's data region`);
+    }
+    if (targetOffset >>> 0 !== targetOffset || targetOffset + length > target.length) {
       throw new RangeError(`${length} bytes do not fit in ${target.length} at ${targetOffset}`);
     }
     const aligned = ((offset | targetOffset) & 3) === 0;

@@ -91,6 +91,8 @@ describe('ring copy paths for small records', () => {
       expect(() => consumer.copy(offset, size, new Uint8Array(15))).toThrow(RangeError);
       expect(() => consumer.copy(offset, size, new Uint8Array(16), 1)).toThrow(RangeError);
       expect(() => consumer.copy(offset, size, new Uint8Array(16), -1)).toThrow(RangeError);
+      expect(() => consumer.copy(consumer.capacity - 8, size, new Uint8Array(16))).toThrow(RangeError);
+      expect(() => consumer.copy(offset, -1, new Uint8Array(16))).toThrow(RangeError);
     });
   });
 });
