@@ -12,7 +12,7 @@
  */
 import { benchArgs } from './lib/args.js';
 import { Child, nodeCommand, startServer } from './lib/children.js';
-import { perOperation } from './lib/cpu.js';
+import { nanosPerCall, perOperation } from './lib/cpu.js';
 import { ReportBuilder } from './lib/report.js';
 import { ITERATIONS_ENV, work } from './offload/work.js';
 
@@ -24,14 +24,9 @@ const SECONDS = 10;
 const WARMUP_SECONDS = 1;
 const TARGET_MS = 5;
 
-/** Iterations of the work that take about TARGET_MS here, now. */
+/** Iterations of the work that take TARGET_MS of CPU here (CPU time: other processes do not count). */
 function calibrate(): number {
-  for (let iterations = 100; ; iterations *= 2) {
-    const started = performance.now();
-    work(iterations);
-    const ms = performance.now() - started;
-    if (ms > 20) return Math.max(1, Math.round((iterations * TARGET_MS) / ms));
-  }
+  return Math.max(1, Math.round((100 * TARGET_MS * 1e6) / nanosPerCall(() => work(100)).cpu));
 }
 
 const MODES = [

@@ -128,7 +128,7 @@ for (const size of SIZES) {
 report
   .scenario({
     name: 'copy',
-    title: 'one thread copying into a shared buffer: Int32 loop and TypedArray.set',
+    title: 'copies on one thread (CPU time)',
     unit: 'ns',
     higherIsBetter: false,
     operation: 'copy',

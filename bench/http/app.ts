@@ -8,7 +8,7 @@
  */
 import { pbkdf2Sync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { median } from '../lib/report.js';
+import { nanosPerCall } from '../lib/cpu.js';
 
 export const CPU_ITERATIONS_ENV = 'SOCKSHARD_BENCH_CPU_ITERATIONS';
 export const HELLO_PATH = '/';
@@ -19,18 +19,9 @@ export function cpuBody(iterations: number): string {
   return `cpu ${pbkdf2Sync('sockshard', 'bench-http', iterations, 16, 'sha256').toString('hex')}\n`;
 }
 
-/** The iteration count that takes `targetMs` here, now. */
+/** The iteration count that takes `targetMs` of CPU here (CPU time: what other processes do meanwhile does not count). */
 export function calibrateCpuWork(targetMs: number): number {
-  const time = (iterations: number) =>
-    median(
-      Array.from({ length: 51 }, () => {
-        const start = performance.now();
-        cpuBody(iterations);
-        return performance.now() - start;
-      }),
-    );
-  time(1_000);
-  return Math.max(1, Math.round((1_000 * targetMs) / time(1_000)));
+  return Math.max(1, Math.round((1_000 * targetMs * 1e6) / nanosPerCall(() => cpuBody(1_000)).cpu));
 }
 
 /** The request listener, with the iteration count from the environment. */

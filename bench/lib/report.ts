@@ -144,16 +144,15 @@ export class ReportBuilder {
   }
 
   #push(name: string, unit: string, runs: number[] | string, spec: string, options: HeadlineOptions): this {
-    const { of, sides, spec: scenario } = this.#parse(spec);
+    const { scenario: scenarioName, of, sides, spec: scenario } = this.#parse(spec);
     const values = typeof runs === 'string' ? [] : runs.filter(Number.isFinite);
     const value = values.length === 0 ? null : median(values);
     const { atLeast, atMost } = options;
-    const quantity =
-      of === 'value'
-        ? scenario.unit
-        : of.startsWith('cpu.')
-          ? `${of === 'cpu.server' ? 'server' : of.slice(4)} CPU per ${scenario.operation}`
-          : of.slice(8);
+    const quantity = of.startsWith('cpu.')
+      ? `${of === 'cpu.server' ? 'server' : of.slice(4)} CPU per ${scenario.operation}, `
+      : of.startsWith('metrics.')
+        ? `${of.slice(8)}, `
+        : '';
     this.#headlines.push({
       name,
       unit,
@@ -162,7 +161,8 @@ export class ReportBuilder {
       max: value === null ? null : Math.max(...values),
       runs: values,
       higherIsBetter: options.higherIsBetter ?? (of === 'value' && scenario.higherIsBetter !== false),
-      explain: options.explain ?? `${quantity}, ${scenario.title}: ${sides.join(' / ')}`,
+      explain: options.explain ?? `${quantity}${scenario.title}: ${sides.join(' / ')}`,
+      basis: { scenario: scenarioName, of, contenders: sides },
       skipped: typeof runs === 'string' ? runs : value === null ? 'no finite value' : null,
       aim:
         atLeast === undefined && atMost === undefined

@@ -1,6 +1,6 @@
 /**
  * The one report schema every benchmark writes (`bench/results/<name>.json`), declared once with TypeBox:
- * the TypeScript types below are derived from it and `checkReport` validates against it, so a benchmark
+ * the TypeScript types below are derived from it and `reportProblems` validates against it, so a benchmark
  * cannot write a report the renderer, the history and the test do not read. bench/README.md explains it.
  */
 import { type Static, Type } from '@sinclair/typebox';
@@ -64,6 +64,8 @@ export const Headline = Type.Object(
     runs: Type.Array(Type.Number()),
     higherIsBetter: Type.Boolean(),
     explain: Type.String(),
+    /** What it is computed from: a scenario's `value`, `cpu.<role>` or `metrics.<name>` of one contender or two (a / b). */
+    basis: Type.Object({ scenario: Name, of: Type.String(), contenders: Type.Array(Name) }, Strict),
     /** Why there is no value (a side was skipped), or null. */
     skipped: Type.Union([Type.String(), Type.Null()]),
     /** The aim this figure is held to (`>= 1.5`), or null; `met` is null when there is no value. */

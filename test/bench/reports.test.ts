@@ -164,7 +164,7 @@ describe('ReportBuilder', () => {
     const later = { ...report, date: '2099-01-01T00:00:00.000Z' };
     const table = renderReadmeTable([later], readHistory(dir.out));
     expect(table).toContain(
-      '| demo (2099-01-01) | op/s, some load: mine / base | **2.00×** | 0.75×–3.00× | >= 1.5: met | 2.00× |',
+      '| demo (2099-01-01) | some load: mine / base | 15 / 10 op/s | **2.00×** | 0.75×–3.00× | >= 1.5: met | 2.00× |',
     );
     expect(table).not.toContain('mine_cpu_vs_base');
   });
