@@ -10,6 +10,7 @@
  */
 import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
+import { Bench } from 'tinybench';
 
 export const THREADS_ENV = 'SOCKSHARD_BENCH_THREADS';
 const TICKS_PER_SECOND = 100; // USER_HZ, what /proc counts in on every Linux ABI Node runs on
@@ -32,25 +33,40 @@ export function threadCpuSeconds(): number {
 }
 
 /**
- * Nanoseconds per call of `fn` on this thread, over `seconds` of CPU after as long a warm-up: `cpu` counts
- * only this thread's CPU time (another process taking the core meanwhile does not count), `wall` all of it.
+ * Nanoseconds per call of `fn` on this thread: `cpu` counts only this thread's CPU time (another process
+ * taking the core meanwhile does not count), `wall` all of it. tinybench runs the samples (a warm-up of
+ * `seconds`, then `seconds` of samples, at least five) on this thread's CPU clock; each sample is a batch
+ * of calls worth about 5 ms of CPU, because /proc's figure moves in scheduler ticks. `cpu` is the median
+ * sample over its batch.
  */
 export function nanosPerCall(fn: () => void, seconds = 0.3): { cpu: number; wall: number } {
-  const run = () => {
-    const [start, wallStart] = [threadCpuSeconds(), performance.now()];
-    let calls = 0;
-    let used = 0;
-    for (let batch = 1; used < seconds; ) {
-      for (let i = 0; i < batch; i++) fn();
-      calls += batch;
-      used = threadCpuSeconds() - start;
-      // About 5 ms of CPU per batch, growing at most twofold: /proc's figure moves in scheduler ticks.
-      batch = Math.min(batch * 2, Math.max(1, Math.round((0.005 * calls) / Math.max(used, 1e-6))));
-    }
-    return { cpu: (used * 1e9) / calls, wall: ((performance.now() - wallStart) * 1e6) / calls };
+  let batch = 1;
+  for (let used = 0; used < 0.005; batch = Math.ceil(batch * Math.min(10, 0.006 / Math.max(used, 1e-6)))) {
+    const start = threadCpuSeconds();
+    for (let i = 0; i < batch; i++) fn();
+    used = threadCpuSeconds() - start;
+    if (used >= 0.005) break;
+  }
+  const runBatch = () => {
+    for (let i = 0; i < batch; i++) fn();
   };
-  run();
-  return run();
+  const bench = new Bench({
+    now: () => threadCpuSeconds() * 1e3,
+    time: seconds * 1e3,
+    warmupTime: seconds * 1e3,
+    iterations: 5,
+    warmupIterations: 2,
+    throws: true,
+  });
+  bench.add('batch', runBatch).runSync();
+  const result = bench.tasks[0]?.result;
+  if (result === undefined || !('latency' in result)) throw new Error('tinybench produced no samples');
+  const wallStart = performance.now();
+  for (let i = 0; i < 3; i++) runBatch();
+  return {
+    cpu: (result.latency.p50 * 1e6) / batch,
+    wall: ((performance.now() - wallStart) * 1e6) / (3 * batch),
+  };
 }
 
 /** Tells a measuring process what this thread is (a no-op when nobody measures). */
