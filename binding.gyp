@@ -7,9 +7,12 @@
           "sources": [
             "native/binding.c",
             "native/ss_accept.c",
+            "native/ss_client_hello.c",
             "native/ss_errors.c",
             "native/ss_fd.c",
+            "native/ss_header_reader.c",
             "native/ss_listen.c",
+            "native/ss_proxy.c",
             "native/ss_socket.c",
             "native/ss_streams.c",
             "native/ss_udp.c",

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -232,6 +233,8 @@ typedef struct poller {
   int fd;
   poller_state state;
   uv_poll_cb on_readable;
+  /* Optional: releases what the poller itself owns once libuv is done with the fd (see on_closed). */
+  void (*on_closed)(struct poller *p);
   napi_ref handle;
   napi_ref callback;
   napi_ref arrays[POLLER_ARRAYS]; /* NULL where unused */
@@ -270,7 +273,9 @@ static void release(poller *p) {
 }
 
 static void on_closed(uv_handle_t *handle) {
-  release((poller *)handle);
+  poller *p = (poller *)handle;
+  if (p->on_closed != NULL) p->on_closed(p);
+  release(p);
 }
 
 static void close_poller(poller *p) {
@@ -1063,6 +1068,212 @@ static napi_value js_stop_streams(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- header readers: PROXY protocol headers and ClientHello peeks ---------------------------------- */
+
+/* As for UDP: a flood of ready connections gets this many batches per wake-up, then the loop runs on. */
+#define HEADER_BATCHES_PER_ROUND 16
+
+/* arrays[0] is `out`. */
+enum { HEADER_OUT = 0 };
+
+/* Allowlist entries as JS writes them: family, prefix bits, two zero bytes, 16 address bytes. */
+enum { ALLOW_ENTRY_BYTES = 20 };
+
+typedef struct header_poller {
+  poller base; /* first, so the uv handle pointer is the header_poller pointer too */
+  ss_header_reader *reader;
+} header_poller;
+
+static const napi_type_tag header_reader_tag = {0x73736861726461ccULL, 0x6865616465722d72ULL};
+
+static void free_header_poller(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  header_poller *h = data;
+  ss_header_reader_free(h->reader);
+  free(h);
+}
+
+/* The epoll fd closes as soon as libuv has let go of it, not whenever the handle is collected. */
+static void close_header_reader(poller *p) {
+  ss_header_reader_close(((header_poller *)p)->reader);
+}
+
+/* One batch; true when more may be ready and we are still polling. */
+static bool header_batch(header_poller *h) {
+  poller *p = &h->base;
+  void *data;
+  size_t length;
+  if (!array_view(p, HEADER_OUT, &data, &length) || length < SS_HEADER_WORDS) {
+    pause_poller(p);
+    deliver(p, -EFAULT);
+    return false;
+  }
+  if (!may_take(p)) return false;
+  int count = 0;
+  int err = ss_header_reader_poll(h->reader, data, length / SS_HEADER_WORDS, &count);
+  /* Terminated since the check: the fds are owned by the thread's sockets (shard) or it is going away. */
+  if (count > 0 && !deliver(p, count)) {
+    pause_poller(p);
+    return false;
+  }
+  if (p->state != POLLING || err == EAGAIN) return false;
+  if (err != 0) {
+    pause_poller(p);
+    deliver(p, -err);
+    return false;
+  }
+  return true;
+}
+
+static void on_headers_ready(uv_poll_t *poll, int status, int events) {
+  header_poller *h = (header_poller *)poll;
+  poller *p = &h->base;
+  (void)events;
+  for (int round = 0; round < HEADER_BATCHES_PER_ROUND && p->state == POLLING; round++) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(p->env, &scope) != napi_ok) {
+      pause_poller(p);
+      return;
+    }
+    bool more;
+    if (status < 0) {
+      pause_poller(p);
+      deliver(p, status);
+      more = false;
+    } else {
+      more = header_batch(h);
+    }
+    napi_close_handle_scope(p->env, scope);
+    if (!more) break;
+  }
+}
+
+static bool allow_argument(napi_env env, napi_value value, ss_cidr **out, size_t *count) {
+  size_t length = 0;
+  void *data = NULL;
+  napi_typedarray_type type;
+  *out = NULL;
+  *count = 0;
+  if (!typed_array_argument(env, value, napi_uint8_array, "allow", "a Uint8Array", &length)) return false;
+  if (length % ALLOW_ENTRY_BYTES != 0)
+    return throw_range(env, "allow", "a Uint8Array of 20-byte entries");
+  if (length == 0) return true;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return false;
+  }
+  size_t entries = length / ALLOW_ENTRY_BYTES;
+  ss_cidr *cidrs = calloc(entries, sizeof *cidrs);
+  if (cidrs == NULL) {
+    ss_throw_errno(env, ENOMEM, "calloc", &no_context);
+    return false;
+  }
+  const uint8_t *bytes = data;
+  for (size_t i = 0; i < entries; i++) {
+    const uint8_t *entry = bytes + i * ALLOW_ENTRY_BYTES;
+    int family = entry[0], prefix = entry[1];
+    if ((family != 4 && family != 6) || prefix > (family == 4 ? 32 : 128)) {
+      free(cidrs);
+      return throw_range(env, "allow", "entries of family 4 or 6 with a prefix that fits the family");
+    }
+    cidrs[i].family = family;
+    cidrs[i].prefix = prefix;
+    memcpy(cidrs[i].address, entry + 4, 16);
+  }
+  *out = cidrs;
+  *count = entries;
+  return true;
+}
+
+/* startHeaderReader(mode, maxHeader, allow, out, callback) */
+static napi_value js_start_header_reader(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  size_t length = 0;
+  int32_t mode, max_header;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!int_argument(env, argv[0], "mode", SS_READ_PROXY, SS_PEEK_CLIENT_HELLO, &mode) ||
+      !int_argument(env, argv[1], "maxHeader", 107, 65535 + 16, &max_header) ||
+      !typed_array_argument(env, argv[3], napi_int32_array, "out", "an Int32Array", &length) ||
+      !function_argument(env, argv[4], "callback")) {
+    return NULL;
+  }
+  if (length < SS_HEADER_WORDS) {
+    throw_range(env, "out", "an Int32Array of at least one record (HEADER_WORDS)");
+    return NULL;
+  }
+  ss_cidr *allow;
+  size_t allow_count;
+  if (!allow_argument(env, argv[2], &allow, &allow_count)) return NULL;
+  header_poller *h = calloc(1, sizeof *h);
+  if (h == NULL) {
+    free(allow);
+    return ss_throw_errno(env, ENOMEM, "calloc", &no_context);
+  }
+  int err = ss_header_reader_new(mode, (size_t)max_header, allow, allow_count, &h->reader);
+  free(allow);
+  if (err != 0) {
+    free(h);
+    return ss_throw_errno(env, err, "epoll_create1", &no_context);
+  }
+  h->base.fd = ss_header_reader_fd(h->reader);
+  h->base.on_readable = on_headers_ready;
+  h->base.on_closed = close_header_reader;
+  return start_poller(env, &h->base, free_header_poller, &header_reader_tag, "sockshard:header-reader", argv[4],
+                      &argv[3], 1);
+}
+
+static header_poller *header_poller_argument(napi_env env, napi_value value) {
+  napi_valuetype type;
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_typeof(env, value, &type) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return NULL;
+  }
+  if (type == napi_external) napi_check_object_type_tag(env, value, &header_reader_tag, &tagged);
+  if (!tagged) {
+    throw_type(env, "handle", "a handle returned by startHeaderReader");
+    return NULL;
+  }
+  napi_get_value_external(env, value, &data);
+  return data;
+}
+
+/* addHeaderFd(handle, fd): HEADER_PENDING, or HEADER_REFUSED / HEADER_CLOSED (not added). */
+static napi_value js_add_header_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int fd, status;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  header_poller *h = header_poller_argument(env, argv[0]);
+  if (h == NULL || !fd_argument(env, argv[1], &fd)) return NULL;
+  if (h->base.state == CLOSING) return ss_throw_errno(env, EBADF, "epoll_ctl", &(ss_error_context){NULL, -1, fd});
+  int err = ss_header_reader_add(h->reader, fd, &status);
+  if (err != 0) return ss_throw_errno(env, err, "epoll_ctl", &(ss_error_context){NULL, -1, fd});
+  CALL(env, napi_create_int32(env, status, &result));
+  return result;
+}
+
+/* removeHeaderFd(handle, fd): stops waiting for it (a timeout); the fd stays open, the caller's to close. */
+static napi_value js_remove_header_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  header_poller *h = header_poller_argument(env, argv[0]);
+  if (h == NULL || !fd_argument(env, argv[1], &fd)) return NULL;
+  /* Already gone from the set (its result came, or it was closed, which removes it): nothing to do. */
+  if (h->base.state != CLOSING) ss_header_reader_remove(h->reader, fd);
+  return NULL;
+}
+
+static napi_value js_stop_header_reader(napi_env env, napi_callback_info info) {
+  stop_poller(poller_argument(env, info, &header_reader_tag, "a handle returned by startHeaderReader"));
+  return NULL;
+}
+
 /* ---- module ------------------------------------------------------------------------------------- */
 
 NAPI_MODULE_INIT() {
@@ -1086,6 +1297,10 @@ NAPI_MODULE_INIT() {
       {"streamsPause", NULL, js_streams_pause, NULL, NULL, NULL, napi_enumerable, NULL},
       {"streamsDestroy", NULL, js_streams_destroy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stopStreams", NULL, js_stop_streams, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"startHeaderReader", NULL, js_start_header_reader, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addHeaderFd", NULL, js_add_header_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"removeHeaderFd", NULL, js_remove_header_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stopHeaderReader", NULL, js_stop_header_reader, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return NULL;

@@ -59,6 +59,107 @@ int ss_dup(int fd, int *out);
 int ss_accept_batch(int listen_fd, int32_t *out, size_t pairs, int *count);
 
 /*
+ * 32-bit FNV-1a of a peer's IP only (not its port), so every connection from one client address hashes the
+ * same; IPv4-mapped IPv6 addresses hash as IPv4. The balancer's `hash` and the per-address cap use it.
+ */
+uint32_t ss_address_hash(const struct sockaddr_storage *addr);
+
+/* ss_proxy.c: a PROXY protocol header, v1 or v2 (haproxy's doc/proxy-protocol.txt). */
+typedef struct ss_proxy_header {
+  int version; /* 1 or 2 */
+  int local;   /* use the connection's own endpoints: v2 LOCAL (a health check), v1 UNKNOWN, v2 UNSPEC/UNIX/DGRAM */
+  int family;  /* 4 or 6 when not local */
+  uint8_t source[16];
+  uint16_t source_port;
+  uint8_t destination[16];
+  uint16_t destination_port;
+} ss_proxy_header;
+
+enum {
+  SS_PROXY_INCOMPLETE = 0,
+  SS_PROXY_MISSING = -1,   /* the bytes match neither signature: the sender sent no header */
+  SS_PROXY_MALFORMED = -2, /* a signature, then something the spec does not allow */
+  SS_PROXY_OVERSIZED = -3, /* v1: no CRLF within 107 bytes; v2: longer than `max` */
+};
+
+/* The header's length (> 0) once `data` holds a whole valid one, else one of SS_PROXY_*. */
+int ss_proxy_parse(const uint8_t *data, size_t length, size_t max, ss_proxy_header *out);
+
+/* ss_client_hello.c: the key name of the session ticket a ClientHello offers (see the file). */
+enum {
+  SS_TICKET_KEY_NAME = 16,
+  SS_TLS_RECORD_MAX = 16384, /* a TLSPlaintext record's limit (RFC 8446 5.1), which a ClientHello's is */
+  SS_HELLO_INCOMPLETE = 0,
+  SS_HELLO_TICKET = 1,
+  SS_HELLO_NO_TICKET = 2,
+  SS_HELLO_NOT_TLS = 3,
+};
+int ss_client_hello_ticket(const uint8_t *data, size_t length, uint8_t key_name[SS_TICKET_KEY_NAME]);
+
+/*
+ * ss_header_reader.c: an epoll set of accepted fds waiting for their first bytes (see the file). Results
+ * are records of SS_HEADER_WORDS int32 words; src/native/binding.ts mirrors these numbers (HEADER_*).
+ *
+ *   word         SS_READ_PROXY                                SS_PEEK_CLIENT_HELLO
+ *   0 FD         the connection
+ *   1 STATUS     SS_HEADER_OK, LOCAL or a failure             SS_HEADER_TICKET or NO_TICKET
+ *   2 FAMILY     4 or 6: the client's (OK) or the peer's (LOCAL)
+ *   3 PORT       its port
+ *   4..7 ADDRESS as the UDP records: big-endian 32-bit groups  TICKET: the key name's 16 raw bytes
+ *   8 HASH       ss_address_hash of that address
+ *   9 VERSION    1 or 2
+ *   10 ERRNO     CLOSED: the errno that ended it, 0 for an orderly close
+ */
+enum {
+  SS_READ_PROXY = 1,
+  SS_PEEK_CLIENT_HELLO = 2,
+
+  SS_HEADER_WORDS = 12,
+  SS_HEADER_FD = 0,
+  SS_HEADER_STATUS = 1,
+  SS_HEADER_FAMILY = 2,
+  SS_HEADER_PORT = 3,
+  SS_HEADER_ADDRESS = 4,
+  SS_HEADER_ADDRESS_WORDS = 4,
+  SS_HEADER_HASH = 8,
+  SS_HEADER_VERSION = 9,
+  SS_HEADER_ERRNO = 10,
+
+  SS_HEADER_PENDING = 0,
+  SS_HEADER_OK = 1,
+  SS_HEADER_LOCAL = 2,
+  SS_HEADER_MISSING = 3,
+  SS_HEADER_MALFORMED = 4,
+  SS_HEADER_OVERSIZED = 5,
+  SS_HEADER_CLOSED = 6,
+  SS_HEADER_REFUSED = 7,
+  SS_HEADER_TICKET = 8,
+  SS_HEADER_NO_TICKET = 9,
+};
+
+/* An allowlist entry: `family` 4 or 6, the first `prefix` bits of `address` (network order). */
+typedef struct ss_cidr {
+  int family;
+  int prefix;
+  uint8_t address[16];
+} ss_cidr;
+
+typedef struct ss_header_reader ss_header_reader;
+int ss_header_reader_new(int mode, size_t max_header, const ss_cidr *allow, size_t allow_count,
+                         ss_header_reader **out);
+/* Closes the epoll fd (the fds in the set stay open: they are the caller's); free() does it too. */
+void ss_header_reader_close(ss_header_reader *r);
+void ss_header_reader_free(ss_header_reader *r);
+/* The epoll fd to poll for readiness. */
+int ss_header_reader_fd(const ss_header_reader *r);
+/* Adds `fd`: *status is SS_HEADER_PENDING, or (PROXY, not added) SS_HEADER_REFUSED for a source not in the
+ * allowlist, SS_HEADER_CLOSED for a peer already gone. Returns 0 or an errno (epoll_ctl). */
+int ss_header_reader_add(ss_header_reader *r, int fd, int *status);
+int ss_header_reader_remove(ss_header_reader *r, int fd);
+/* Up to `records` results into `out`; returns 0 when more may be ready, EAGAIN when drained, or an errno. */
+int ss_header_reader_poll(ss_header_reader *r, int32_t *out, size_t records, int *count);
+
+/*
  * ss_udp_batch.c: datagrams in batches, straight between a socket and a JS-owned slab. Each datagram is
  * described by one record of SS_DGRAM_WORDS int32 words in a `meta` array, after SS_META_HEADER_WORDS header
  * words. src/native/binding.ts mirrors these numbers (UDP_META_* and DGRAM_*); change both together.

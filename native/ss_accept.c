@@ -29,8 +29,7 @@ static int is_transient(int err) {
   }
 }
 
-/* 32-bit FNV-1a of the peer IP only, so every connection from one client address hashes the same. */
-static uint32_t address_hash(const struct sockaddr_storage *addr) {
+uint32_t ss_address_hash(const struct sockaddr_storage *addr) {
   const uint8_t *bytes = NULL;
   size_t len = 0;
   if (addr->ss_family == AF_INET) {
@@ -67,7 +66,7 @@ int ss_accept_batch(int listen_fd, int32_t *out, size_t pairs, int *count) {
     }
     out[2 * n] = fd;
     /* Stored through the unsigned type (allowed to alias int32_t): JS reads it back with `>>> 0`. */
-    ((uint32_t *)out)[2 * n + 1] = address_hash(&addr);
+    ((uint32_t *)out)[2 * n + 1] = ss_address_hash(&addr);
     n++;
   }
   *count = (int)n;

@@ -12,6 +12,20 @@ import { isIP } from 'node:net';
 /** An IPv6 address as four big-endian 32-bit words (Int32). */
 export type Ipv6Words = readonly [number, number, number, number];
 
+/**
+ * An address of either family in the native addon's layout (PROXY headers, allowlists, UDP batch records):
+ * an IPv4 address is its number in the first word (Int32) and three zero words.
+ */
+export interface IpAddress {
+  readonly family: 4 | 6;
+  readonly words: Ipv6Words;
+}
+
+/** An address block: `prefix` leading bits of `words` (`10.0.0.0/8`; a bare address is a full-length block). */
+export interface IpBlock extends IpAddress {
+  readonly prefix: number;
+}
+
 const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const LOOPBACK_NET = 127;
 const BYTE = 0xff;
@@ -126,4 +140,32 @@ function groupsOf(part: string): number[] {
     }
   }
   return groups;
+}
+
+/** An IPv4 or IPv6 literal (no zone id, no name) in the addon's layout, or undefined when `text` is not one. */
+export function parseIp(text: string): IpAddress | undefined {
+  const ipv4 = parseIpv4(text);
+  if (ipv4 >= 0) return { family: 4, words: [ipv4 | 0, 0, 0, 0] };
+  const words = parseIpv6(text);
+  return words === undefined ? undefined : { family: 6, words };
+}
+
+/** Text of an address in the addon's layout. */
+export function formatIp(address: IpAddress): string {
+  return address.family === 4 ? formatIpv4(address.words[0]) : formatIpv6(address.words);
+}
+
+const PREFIX_DIGITS = /^\d{1,3}$/;
+
+/** A CIDR block (`10.0.0.0/8`, `fd00::/8`) or a bare literal (its full length), or undefined when `text` is neither. */
+export function parseIpBlock(text: string): IpBlock | undefined {
+  const slash = text.indexOf('/');
+  const address = parseIp(slash === -1 ? text : text.slice(0, slash));
+  if (address === undefined) return undefined;
+  const width = address.family === 4 ? 32 : 128;
+  if (slash === -1) return { ...address, prefix: width };
+  const bits = text.slice(slash + 1);
+  const prefix = Number(bits);
+  if (!PREFIX_DIGITS.test(bits) || prefix > width) return undefined;
+  return { ...address, prefix };
 }

@@ -1,6 +1,15 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { formatIpv4, formatIpv6, type Ipv6Words, parseIpv4, parseIpv6 } from '../src/ip-address.js';
+import {
+  formatIp,
+  formatIpv4,
+  formatIpv6,
+  type Ipv6Words,
+  parseIp,
+  parseIpBlock,
+  parseIpv4,
+  parseIpv6,
+} from '../src/ip-address.js';
 import { mulberry32 } from './helpers/prng.js';
 
 /** Random words with runs of zero groups and the IPv4-mapped and -compatible prefixes, which formatting treats apart. */
@@ -40,5 +49,35 @@ describe('ip-address', () => {
     }
     expect(formatIpv4(0xc0a80001)).toBe('192.168.0.1');
     expect(formatIpv4(0xc0a80001 | 0)).toBe('192.168.0.1');
+  });
+
+  it('parses either family into the addon layout (IPv4 in the first word, Int32) and formats it back', () => {
+    expect(parseIp('255.0.0.1')).toEqual({ family: 4, words: [0xff000001 | 0, 0, 0, 0] });
+    expect(parseIp('::1')).toEqual({ family: 6, words: [0, 0, 0, 1] });
+    for (const text of ['10.1.2.3', '::ffff:10.1.2.3', 'fd00::7'])
+      expect(formatIp(parseIp(text)!)).toBe(text);
+    for (const text of ['', '10.1.2', '010.1.2.3', 'fe80::1%eth0', 'localhost']) {
+      expect(parseIp(text), text).toBeUndefined();
+    }
+  });
+
+  it('parses CIDR blocks with a prefix no longer than the family allows; a bare literal is a full-length block', () => {
+    expect(parseIpBlock('10.0.0.0/8')).toEqual({ family: 4, words: [0x0a000000, 0, 0, 0], prefix: 8 });
+    expect(parseIpBlock('fd00::/8')).toMatchObject({ family: 6, prefix: 8 });
+    expect(parseIpBlock('::/0')).toMatchObject({ family: 6, prefix: 0 });
+    expect(parseIpBlock('127.0.0.1')).toMatchObject({ family: 4, prefix: 32 });
+    expect(parseIpBlock('::1')).toMatchObject({ family: 6, prefix: 128 });
+    expect(parseIpBlock('::1/128')).toMatchObject({ prefix: 128 });
+    for (const text of [
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.0/',
+      '10.0.0.0/-1',
+      '10.0.0.0/8/8',
+      '10.0.0.0/1e1',
+      'x/8',
+    ]) {
+      expect(parseIpBlock(text), text).toBeUndefined();
+    }
   });
 });

@@ -37,6 +37,7 @@ import {
   SyscallError,
   type SyscallErrorContext,
 } from '../errors.js';
+import { parseIpBlock } from '../ip-address.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { checkInteger, checkIpLiteral } from '../validate.js';
 
@@ -119,6 +120,60 @@ export const UDP_MAX_DATAGRAM = 65_527;
 /** Receive slots are aligned to this many bytes. */
 const UDP_SLOT_ALIGN = 8;
 
+/*
+ * Header readers (`startHeaderReader`): accepted fds waiting for their first bytes, in one epoll set per
+ * reader. Results are records of HEADER_WORDS Int32 words in `out`; native/ss.h has the same table.
+ *
+ *   word  name            HEADER_READ_PROXY                           HEADER_PEEK_CLIENT_HELLO
+ *   0     HEADER_FD       the connection (the caller's again)
+ *   1     HEADER_STATUS   HEADER_OK, HEADER_LOCAL or a failure        HEADER_TICKET or HEADER_NO_TICKET
+ *   2     HEADER_FAMILY   4 or 6: the client's address (OK), or the peer's (LOCAL: a health check)
+ *   3     HEADER_PORT     its port
+ *   4..7  HEADER_ADDRESS  big-endian groups, as DGRAM_ADDRESS          TICKET: the ticket key name's 16 bytes
+ *   8     HEADER_HASH     the address hash the acceptor uses (`>>> 0` for the unsigned value)
+ *   9     HEADER_VERSION  1 or 2
+ *   10    HEADER_ERRNO    HEADER_CLOSED: the errno that ended it (0: the peer closed)
+ *   11    reserved
+ */
+export const HEADER_READ_PROXY = 1;
+export const HEADER_PEEK_CLIENT_HELLO = 2;
+export const HEADER_WORDS = 12;
+export const HEADER_FD = 0;
+export const HEADER_STATUS = 1;
+export const HEADER_FAMILY = 2;
+export const HEADER_PORT = 3;
+export const HEADER_ADDRESS = 4;
+export const HEADER_HASH = 8;
+export const HEADER_VERSION = 9;
+export const HEADER_ERRNO = 10;
+/** `addHeaderFd`: added, the result will come. */
+export const HEADER_PENDING = 0;
+/** A PROXY header was read (and consumed); the address is the client's. */
+export const HEADER_OK = 1;
+/** A PROXY header that says "use the connection's own endpoints" (v2 LOCAL, v1 UNKNOWN); the peer's address. */
+export const HEADER_LOCAL = 2;
+/** The first bytes are no PROXY header at all. */
+export const HEADER_MISSING = 3;
+/** A PROXY signature followed by what the spec does not allow. */
+export const HEADER_MALFORMED = 4;
+/** v1: no CRLF within 107 bytes; v2: longer than `maxHeader`. */
+export const HEADER_OVERSIZED = 5;
+/** The peer closed or reset before a whole header (or, from addHeaderFd, was gone already). */
+export const HEADER_CLOSED = 6;
+/** From addHeaderFd: the source is not in the allowlist (the fd was not added). */
+export const HEADER_REFUSED = 7;
+/** The ClientHello offers a session ticket; its key name is in HEADER_ADDRESS's 16 bytes. */
+export const HEADER_TICKET = 8;
+/** The ClientHello offers no ticket (or is no ClientHello, or the peer closed: TLS will see to it). */
+export const HEADER_NO_TICKET = 9;
+/** Bytes per allowlist entry: family (4 or 6), prefix bits, two zero bytes, 16 address bytes. */
+export const ALLOW_ENTRY_BYTES = 20;
+const ALLOW_WORDS_OFFSET = 4;
+/** The longest PROXY v2 header a reader may accept (the 16 fixed bytes and a 16-bit length). */
+export const HEADER_MAX_PROXY = 16 + 65_535;
+/** The shortest `maxHeader` (a v1 line may take 107 bytes). */
+export const HEADER_MIN_PROXY = 107;
+
 /** Backlog when none is given: Node's default for `server.listen`. */
 const DEFAULT_BACKLOG = 511;
 /** Linux doubles SO_RCVBUF/SO_SNDBUF values into an int; the addon checks the same bound. */
@@ -195,6 +250,20 @@ declare const kUdpBatchHandle: unique symbol;
 /** What `startUdpBatch` returns: opaque, only good for `stopUdpBatch` and `resumeUdpBatch`. */
 export interface UdpBatchHandle {
   readonly [kUdpBatchHandle]: true;
+}
+
+/**
+ * Called with the number of records written to `out` (read them before returning: the next call overwrites
+ * them); each fd is out of the reader and the caller's again. A negative count is `-errno` and means the
+ * reader paused (EFAULT: `out` was detached); a throw becomes an uncaught exception of this thread.
+ */
+export type HeaderCallback = (count: number) => void;
+
+declare const kHeaderReaderHandle: unique symbol;
+
+/** What `startHeaderReader` returns: opaque, only good for the header-reader functions. */
+export interface HeaderReaderHandle {
+  readonly [kHeaderReaderHandle]: true;
 }
 
 /** The sizes of one batch's buffers, from `udpBatchSizes`. */
@@ -312,6 +381,16 @@ export interface NativeBinding {
   streamsDestroy(handle: StreamsHandle, id: number): void;
   /** Closes every stream and the group; safe to call more than once. */
   stopStreams(handle: StreamsHandle): void;
+  startHeaderReader(
+    mode: number,
+    maxHeader: number,
+    allow: Uint8Array,
+    out: Int32Array,
+    callback: HeaderCallback,
+  ): HeaderReaderHandle;
+  addHeaderFd(handle: HeaderReaderHandle, fd: number): number;
+  removeHeaderFd(handle: HeaderReaderHandle, fd: number): void;
+  stopHeaderReader(handle: HeaderReaderHandle): void;
 }
 
 /** Every function the interface names; `satisfies` keeps the list complete. */
@@ -335,6 +414,10 @@ const FUNCTIONS = Object.keys({
   streamsPause: true,
   streamsDestroy: true,
   stopStreams: true,
+  startHeaderReader: true,
+  addHeaderFd: true,
+  removeHeaderFd: true,
+  stopHeaderReader: true,
 } satisfies Record<keyof NativeBinding, true>);
 
 type Loaded = { readonly binding: NativeBinding } | { readonly error: unknown };
@@ -507,6 +590,85 @@ export function udpBatchError(
   context: { readonly fd?: number; readonly port?: number } = {},
 ): SyscallError {
   return errnoError(syscall, count, context);
+}
+
+/**
+ * Starts a header reader in this thread's loop: fds added with `addHeaderFd` wait (edge-triggered, with no
+ * handle of their own) for their first bytes, and `callback` gets a batch of results as they complete.
+ * `HEADER_READ_PROXY` reads and consumes a PROXY protocol v1/v2 header of at most `maxHeader` bytes from a
+ * source in `allow` (ALLOW_ENTRY_BYTES per entry; see `allowEntries`), leaving every later byte in the
+ * kernel; `HEADER_PEEK_CLIENT_HELLO` peeks a TLS ClientHello without consuming anything and reports the
+ * key name of the session ticket it offers. Deadlines are the caller's: `removeHeaderFd`, then close.
+ *
+ * @example
+ * ```ts
+ * const out = new Int32Array(16 * HEADER_WORDS);
+ * const reader = startHeaderReader(HEADER_READ_PROXY, 232, allowEntries(['10.0.0.0/8']), out, (count) => {
+ *   for (let i = 0; i < count; i++) {
+ *     const record = i * HEADER_WORDS;
+ *     const fd = out[record + HEADER_FD]!;
+ *     if (out[record + HEADER_STATUS] !== HEADER_OK) close(fd);
+ *     else new net.Socket({ fd, readable: true, writable: true }); // the client's bytes follow
+ *   }
+ * });
+ * if (addHeaderFd(reader, acceptedFd) !== HEADER_PENDING) close(acceptedFd);
+ * // later: stopHeaderReader(reader)
+ * ```
+ */
+export function startHeaderReader(
+  mode: typeof HEADER_READ_PROXY | typeof HEADER_PEEK_CLIENT_HELLO,
+  maxHeader: number,
+  allow: Uint8Array,
+  out: Int32Array,
+  callback: HeaderCallback,
+): HeaderReaderHandle {
+  checkInteger('maxHeader', maxHeader, HEADER_MIN_PROXY, HEADER_MAX_PROXY);
+  if (out.length < HEADER_WORDS) {
+    throw new InvalidOptionError('out', `must hold at least one record (${HEADER_WORDS} elements)`);
+  }
+  return loadNative().startHeaderReader(mode, maxHeader, allow, out, callback);
+}
+
+/**
+ * Adds an accepted fd to the reader: HEADER_PENDING (its result will come), or, for a PROXY reader and
+ * without adding it, HEADER_REFUSED (a source outside the allowlist) or HEADER_CLOSED (the peer is gone).
+ */
+export function addHeaderFd(handle: HeaderReaderHandle, fd: number): number {
+  return loadNative().addHeaderFd(handle, fd);
+}
+
+/** Stops waiting for `fd` (its deadline passed); the fd stays open and is the caller's to close. */
+export function removeHeaderFd(handle: HeaderReaderHandle, fd: number): void {
+  loadNative().removeHeaderFd(handle, fd);
+}
+
+/** Stops the reader and closes its epoll fd once libuv lets go of it; fds still waiting are the caller's. */
+export function stopHeaderReader(handle: HeaderReaderHandle): void {
+  loadNative().stopHeaderReader(handle);
+}
+
+/**
+ * An allowlist for a PROXY header reader: IP literals and CIDR blocks (`10.0.0.0/8`, `::1`, `fd00::/8`).
+ * IPv4-mapped IPv6 peers are matched as IPv4. Throws InvalidOptionError (naming `option`) on a bad entry.
+ */
+export function allowEntries(cidrs: readonly string[], option = 'allow'): Uint8Array {
+  const bytes = new Uint8Array(cidrs.length * ALLOW_ENTRY_BYTES);
+  const view = new DataView(bytes.buffer);
+  cidrs.forEach((cidr, i) => {
+    const block = typeof cidr === 'string' ? parseIpBlock(cidr) : undefined;
+    if (block === undefined) {
+      throw new InvalidOptionError(
+        `${option}[${i}]`,
+        `must be an IP address or a CIDR block (10.0.0.0/8, fd00::/8), got ${JSON.stringify(cidr)}`,
+      );
+    }
+    const entry = i * ALLOW_ENTRY_BYTES;
+    bytes[entry] = block.family;
+    bytes[entry + 1] = block.prefix;
+    for (const [w, word] of block.words.entries())
+      view.setUint32(entry + ALLOW_WORDS_OFFSET + w * 4, word >>> 0);
+  });
+  return bytes;
 }
 
 /** Closes an fd this module returned (or any other); EBADF and the like throw. */

@@ -24,7 +24,7 @@
 import { constants } from 'node:os';
 import { InvalidOptionError, type SyscallError } from '../errors.js';
 import type { UdpPeer } from '../handler.js';
-import { formatIpv4, formatIpv6, type Ipv6Words, parseIpv4, parseIpv6 } from '../ip-address.js';
+import { formatIp, formatIpv4, formatIpv6, type Ipv6Words, parseIp } from '../ip-address.js';
 import {
   DGRAM_ADDRESS,
   DGRAM_FAMILY,
@@ -463,14 +463,12 @@ function int32Shared(length: number): Int32Array {
 
 /** A destination given as text, parsed into a port-0 peer: an IPv4 or IPv6 literal, no zone id, no name. */
 function parseTarget(address: string): Peer {
-  const ipv4 = parseIpv4(address);
-  if (ipv4 >= 0) return new Peer(address, 0, FAMILY_IPV4, [ipv4 | 0, 0, 0, 0]);
-  const words = parseIpv6(address);
-  if (words === undefined) {
+  const parsed = parseIp(address);
+  if (parsed === undefined) {
     throw new InvalidOptionError(
       'address',
       `must be an IPv4 or IPv6 address literal, got ${JSON.stringify(address)}`,
     );
   }
-  return new Peer(formatIpv6(words), 0, FAMILY_IPV6, words);
+  return new Peer(formatIp(parsed), 0, parsed.family, parsed.words);
 }
