@@ -221,6 +221,31 @@ export class InvalidOptionError extends SockshardError {
 }
 
 /**
+ * A TLS key, certificate, passphrase or CA that cannot be used: unreadable, not PEM/DER, encrypted with
+ * another passphrase, a certificate that does not match its key. `option` names it (`https.key`,
+ * `tls.sni["example.com"].cert`); `cause` is Node's or OpenSSL's error (its `code`, e.g.
+ * `ERR_OSSL_BAD_DECRYPT`, says what OpenSSL saw).
+ *
+ * @example
+ * ```ts
+ * import { createEngine, TlsCredentialsError } from 'sockshard';
+ * const engine = createEngine();
+ * try {
+ *   engine.https({ port: 8443, handler: './app.js', key: './key.pem', cert: './cert.pem' });
+ * } catch (error) {
+ *   if (error instanceof TlsCredentialsError) console.error(error.option, error.message); // 'https.key', ...
+ * }
+ * ```
+ */
+export class TlsCredentialsError extends SockshardError {
+  declare readonly option: string;
+
+  constructor(option: string, message: string, cause?: unknown) {
+    super('ERR_TLS_CREDENTIALS', `${option}: ${message}`, { option, cause });
+  }
+}
+
+/**
  * A ring used against its contract (for example `release()` with nothing peeked).
  *
  * @example

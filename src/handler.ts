@@ -3,8 +3,11 @@
  * module-level state exists once per shard); its default export fits the kind of listener it serves, and
  * is built with a helper that only adds types:
  * - `defineTcpHandler` for `engine.tcp()`: `connection(socket, context)`, and `setup`, `drain` if wanted;
- * - `defineHttpHandler` for `engine.http()`: `request(request, response, context)` (or just that
- *   function), and `setup(context, server)`;
+ * - `defineHttpHandler` for `engine.http()` and `engine.https()`: `request(request, response, context)`
+ *   (or just that function), and `setup(context, server)`;
+ * - `defineTlsHandler` for `engine.tls()`: `connection(socket, context)` once the handshake is done;
+ * - `defineHttp2Handler` for `engine.http2()`: `request(request, response, context)` or
+ *   `stream(stream, headers, context)`, and `setup(context, server)`;
  * - `defineUdpHandler` for `engine.udp()`: `message(data, peer, context)`, and `setup`;
  * - `defineIcmpHandler` for `engine.icmp({ handler })`: any of `echoReply`, `echoRequest`, `unreachable`,
  *   `timeExceeded`, `other`, and `setup`.
@@ -25,7 +28,16 @@
  * ```
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type {
+  Http2SecureServer,
+  Http2Server,
+  Http2ServerRequest,
+  Http2ServerResponse,
+  IncomingHttpHeaders,
+  ServerHttp2Stream,
+} from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { TransferListItem } from 'node:worker_threads';
 import type { EchoPacket, IcmpErrorPacket, OtherIcmpPacket } from './icmp/icmp-packet.js';
 import type { PingOptions, PingResult } from './icmp/ping-options.js';
@@ -52,7 +64,7 @@ export interface ShardContext {
   readonly shardId: number;
   /** How many shards the engine runs. */
   readonly shards: number;
-  /** The listener: its number in the order of the `engine.tcp()`, `.http()`, `.udp()`, `.icmp()` calls. */
+  /** The listener: its number in the order of the engine's listener calls (`.tcp()`, `.http()`, `.tls()`, ..., `.icmp()`). */
   readonly listenerId: number;
   /**
    * Sends `data` to a handler on another shard over the ring mesh (one SPSC ring per ordered pair of
@@ -181,7 +193,10 @@ export interface HttpHandler extends ShardMessageHook {
    * and is reported through the engine's `handler-error` event; the shard serves on.
    */
   request: HttpRequestHandler;
-  /** Called once per shard with its `node:http` server (add 'upgrade' listeners and such here). */
+  /**
+   * Called once per shard with its `node:http` server (add 'upgrade' listeners and such here); for
+   * `engine.https()` once per `node:https` server (two per shard: one per ticket-key period).
+   */
   setup?(context: ShardContext, server: Server): void | Promise<void>;
 }
 
@@ -315,6 +330,109 @@ export function defineFastHttpHandler(
   handler: Omit<FastHttpHandler, 'api'> | FastHttpRequestHandler,
 ): FastHttpHandler {
   return typeof handler === 'function' ? { api: 'fast', request: handler } : { ...handler, api: 'fast' };
+}
+
+/**
+ * What a TLS handler module's default export has (see `defineTlsHandler`): `engine.tls()` calls
+ * `connection` once a connection's handshake has completed, in the shard that owns it
+ * (`socket.alpnProtocol`, `socket.servername`, `socket.isSessionReused()` are settled by then).
+ *
+ * @example
+ * ```ts
+ * import { defineTlsHandler } from 'sockshard';
+ * export default defineTlsHandler({
+ *   connection(socket) {
+ *     socket.end(`hello ${socket.servername || 'stranger'}, resumed: ${socket.isSessionReused()}\n`);
+ *   },
+ * });
+ * ```
+ */
+export interface TlsHandler extends ShardMessageHook {
+  /** As TcpHandler's: a throw or a rejection destroys this connection and is reported; the shard serves on. */
+  connection(socket: TLSSocket, context: ShardContext): void | Promise<void>;
+  /** Called once per shard before it accepts connections; a throw fails `engine.start()`. */
+  setup?(context: ShardContext): void | Promise<void>;
+  /** `engine.close()` began: finish or end connections gently; whatever is still open at the timeout is destroyed. */
+  drain?(context: ShardContext): void | Promise<void>;
+}
+
+/**
+ * Types a TLS handler module's default export.
+ *
+ * @example
+ * ```ts
+ * // greet.ts: engine.tls({ port: 7443, key, cert, handler: new URL('./greet.js', import.meta.url) })
+ * import { defineTlsHandler } from 'sockshard';
+ * export default defineTlsHandler({
+ *   connection(socket, { shardId }) {
+ *     socket.end(`shard ${shardId}, ${socket.getProtocol()}\n`);
+ *   },
+ * });
+ * ```
+ */
+export function defineTlsHandler<T extends TlsHandler>(handler: T): T {
+  return handler;
+}
+
+/**
+ * node:http2's compatibility API with the shard's context as third argument; with `allowHTTP1`, HTTP/1.1
+ * requests arrive here as node:http's.
+ *
+ * @example
+ * ```ts
+ * import { defineHttp2Handler, type Http2RequestHandler } from 'sockshard';
+ * const hello: Http2RequestHandler = (request, response) => response.end(`HTTP/${request.httpVersion}\n`);
+ * export default defineHttp2Handler(hello);
+ * ```
+ */
+export type Http2RequestHandler = (
+  request: Http2ServerRequest | IncomingMessage,
+  response: Http2ServerResponse | ServerResponse,
+  context: ShardContext,
+) => void | Promise<void>;
+
+/**
+ * What an HTTP/2 handler module's default export has (see `defineHttp2Handler`): `request` (the
+ * compatibility API) or `stream` (the core API).
+ *
+ * @example
+ * ```ts
+ * import { defineHttp2Handler } from 'sockshard';
+ * export default defineHttp2Handler({
+ *   stream(stream, headers, { shardId }) {
+ *     stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+ *     stream.end(`${headers[':path']} from shard ${shardId}\n`);
+ *   },
+ * });
+ * ```
+ */
+export interface Http2Handler extends ShardMessageHook {
+  /** One request (compatibility API). A throw or a rejection answers 500 (if nothing was sent) and is reported. */
+  request?: Http2RequestHandler;
+  /** One stream (core API), instead of `request`. A throw or a rejection resets the stream and is reported. */
+  stream?(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    context: ShardContext,
+  ): void | Promise<void>;
+  /** Called once per server in each shard (a TLS listener has two: one per ticket-key period). */
+  setup?(context: ShardContext, server: Http2Server | Http2SecureServer): void | Promise<void>;
+}
+
+/**
+ * Types an HTTP/2 handler module's default export; a bare request function is accepted too.
+ *
+ * @example
+ * ```ts
+ * // app.ts: engine.http2({ port: 8443, key, cert, allowHTTP1: true, handler: new URL('./app.js', import.meta.url) })
+ * import { defineHttp2Handler } from 'sockshard';
+ * export default defineHttp2Handler((request, response, { shardId }) => {
+ *   response.end(`hello from shard ${shardId}\n`);
+ * });
+ * ```
+ */
+export function defineHttp2Handler(handler: Http2Handler | Http2RequestHandler): Http2Handler {
+  return typeof handler === 'function' ? { request: handler } : handler;
 }
 
 /**

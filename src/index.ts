@@ -25,22 +25,36 @@ export type {
   EngineStats,
   EngineTotals,
   ListenerStats,
+  ProxyStats,
   ShardStats,
   UdpPortStats,
 } from './engine/engine-stats.js';
+export type { Http2Tuning } from './engine/http2-options.js';
 export type { IcmpStats } from './engine/icmp-router.js';
 export type {
   BalanceStrategy,
   ConnectionLimits,
   EngineOptions,
   HandlerModule,
+  Http2Options,
   HttpOptions,
+  HttpsOptions,
   IcmpOptions,
   RestartPolicy,
+  SessionTicketOptions,
+  StreamKind,
   TcpOptions,
+  TlsListenerOptions,
   UdpOptions,
 } from './engine/options.js';
+export type { ProxyProtocolOptions } from './engine/proxy-options.js';
 export type { EngineState, ShardState } from './engine/supervisor.js';
+export type {
+  CredentialSource,
+  SecureContextOptions,
+  TlsCredentialOptions,
+  TlsProtocolOptions,
+} from './engine/tls-options.js';
 export {
   AdoptError,
   ControlRingFullError,
@@ -68,13 +82,16 @@ export {
   type SockshardErrorContext,
   SyscallError,
   type SyscallErrorContext,
+  TlsCredentialsError,
   UnknownShardError,
 } from './errors.js';
 export {
   defineFastHttpHandler,
+  defineHttp2Handler,
   defineHttpHandler,
   defineIcmpHandler,
   defineTcpHandler,
+  defineTlsHandler,
   defineUdpHandler,
   type FastBody,
   type FastHeaders,
@@ -83,6 +100,8 @@ export {
   type FastRequest,
   type FastResponse,
   type FastResponseInit,
+  type Http2Handler,
+  type Http2RequestHandler,
   type HttpHandler,
   type HttpRequestHandler,
   type IcmpHandler,
@@ -90,6 +109,7 @@ export {
   type ShardContext,
   type ShardMessageHook,
   type TcpHandler,
+  type TlsHandler,
   type UdpContext,
   type UdpHandler,
   type UdpPeer,

@@ -12,7 +12,7 @@ import type { SerializedError } from './errors.js';
 
 /** The kinds of listener a shard can serve. */
 /** `fast-http` is `engine.http({ api: 'fast' })`: the coordinator treats it as `http`, the shard serves it natively. */
-export type ListenerKind = 'tcp' | 'http' | 'fast-http' | 'udp' | 'icmp';
+export type ListenerKind = 'tcp' | 'http' | 'fast-http' | 'udp' | 'icmp' | 'tls' | 'https' | 'http2';
 
 /** What a shard needs to know about one listener (all structured-clone safe). */
 export interface ListenerSpec {
@@ -34,7 +34,82 @@ export interface ListenerSpec {
   readonly idleTimeoutMs?: number;
   /** `udp` listeners. */
   readonly udp?: UdpSettings;
+  /** `tls`, `https` and `http2` listeners (absent for cleartext h2c). */
+  readonly tls?: TlsSettings;
+  /** `http2` listeners. */
+  readonly http2?: Http2Settings;
 }
+
+/**
+ * A key, its certificates and what unlocks it, as bytes (read from files by the coordinator, so a shard
+ * never touches the filesystem and a reload rolls one consistent set to every shard).
+ */
+export interface TlsCredentials {
+  readonly key: readonly Uint8Array[];
+  readonly cert: readonly Uint8Array[];
+  readonly passphrase?: string;
+  readonly ca?: readonly Uint8Array[];
+}
+
+/** What a shard's TLS servers are made of; all structured-clone safe. */
+export interface TlsSettings {
+  readonly credentials: TlsCredentials;
+  /** Server names (exact, or `*.example.com`) and their credentials, for SNI. */
+  readonly sni: readonly (readonly [string, TlsCredentials])[];
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
+  readonly ecdhCurve?: string;
+  readonly requestCert: boolean;
+  readonly rejectUnauthorized: boolean;
+  /** Ticket lifetime hint and the age past which a ticket is refused, in seconds. */
+  readonly sessionTimeout: number;
+  /** The same in every shard, so a session made in one is valid in another. */
+  readonly sessionIdContext: string;
+  readonly handshakeTimeoutMs: number;
+  /** ALPN protocols a `tls` listener offers, in order of preference. */
+  readonly alpnProtocols?: readonly string[];
+}
+
+/** `node:http2` settings of an `http2` listener. */
+export interface Http2Settings {
+  /** Also serve HTTP/1.1 clients (TLS only: ALPN picks). */
+  readonly allowHTTP1: boolean;
+  readonly maxConcurrentStreams: number;
+  readonly maxHeaderListSize: number;
+  readonly maxSessionMemory: number;
+  /** Invalid frames a session may send before it is cut off (node:http2's maxSessionInvalidFrames). */
+  readonly maxSessionInvalidFrames: number;
+  /** Streams a session may have refused before it is cut off (node:http2's maxSessionRejectedStreams). */
+  readonly maxSessionRejectedStreams: number;
+  /** RST_STREAM frames a client may send per `resetWindowMs` before its session is cut off. */
+  readonly maxResetsPerWindow: number;
+  readonly resetWindowMs: number;
+  /** A session with no frames for this long is closed (0: never). */
+  readonly sessionIdleTimeoutMs: number;
+}
+
+/**
+ * The session-ticket keys every shard's TLS servers use, so that a ticket made by one shard resumes on
+ * another. Threading contract: the coordinator is the only writer (at start and at each rotation), under a
+ * sequence lock; shards read. A reader that sees an odd sequence, or a different one after copying, reads
+ * again. The generation moves on at each rotation, so a shard compares one word per connection and copies
+ * the keys only when they changed.
+ *
+ * | byte | what                                                                |
+ * |------|---------------------------------------------------------------------|
+ * | 0    | Int32 SEQUENCE: odd while the coordinator writes                    |
+ * | 4    | Int32 GENERATION: 1 at start, +1 per rotation                       |
+ * | 8    | CURRENT: 48 bytes (16 name, 16 HMAC secret, 16 AES key), as Node's setTicketKeys |
+ * | 56   | PREVIOUS: the keys of the period before, still accepted; zeros if none |
+ */
+export const TICKET_KEYS_SEQUENCE = 0;
+export const TICKET_KEYS_GENERATION = 1;
+export const TICKET_KEYS_CURRENT = 8;
+export const TICKET_KEYS_PREVIOUS = 56;
+export const TICKET_KEY_BYTES = 48;
+export const TICKET_KEY_NAME_BYTES = 16;
+export const TICKET_KEYS_BYTES = 104;
 
 /** How a shard serves the UDP sockets of one listener. */
 export interface UdpSettings {
@@ -85,6 +160,8 @@ export interface ShardInit {
   readonly icmp?: ShardIcmpInit;
   /** Present when the engine has an offload pool. */
   readonly offload?: OffloadSettings;
+  /** Present when the engine has TLS listeners: the shared session-ticket keys (TICKET_KEYS_*). */
+  readonly ticketKeys?: SharedArrayBuffer;
 }
 
 /**
@@ -138,6 +215,18 @@ export const HANDOFF_FD = 0;
 export const HANDOFF_LISTENER = 1;
 export const HANDOFF_ADDRESS_BUCKET = 2;
 export const HANDOFF_BYTES = 12;
+
+/**
+ * A connection whose client address the coordinator learnt from a PROXY protocol header (it has read and
+ * consumed the header). Payload: Int32 [fd, listenerId, addressBucket, family (4 or 6), port, then the
+ * address as four big-endian 32-bit groups (IPv4: the first word)], padded to 8-byte alignment. The shard
+ * shows that address as the socket's remoteAddress.
+ */
+export const RECORD_HANDOFF_PROXIED = 3;
+export const HANDOFF_FAMILY = 3;
+export const HANDOFF_PORT = 4;
+export const HANDOFF_ADDRESS = 5;
+export const HANDOFF_PROXIED_BYTES = 40;
 
 /**
  * Open connections per client address, for `maxConnectionsPerAddress`: one Int32 table of ADDRESS_BUCKETS
@@ -199,6 +288,8 @@ export type CoordinatorMessage =
       readonly socket: Socket;
     }
   | { readonly type: 'drain'; readonly timeoutMs: number }
+  /** engine.setSecureContext(): new credentials for a TLS listener's new connections. */
+  | { readonly type: 'secure-context'; readonly listenerId: number; readonly tls: TlsSettings }
   /** balance 'kernel': listen now (shard 0 first, on port 0 it picks the port the others then take). */
   | { readonly type: 'listen'; readonly listenerId: number; readonly port: number };
 
@@ -215,10 +306,12 @@ export type ShardMessage =
   | { readonly type: 'fault'; readonly listenerId: number; readonly error: SerializedError }
   | { readonly type: 'udp-bound'; readonly fd: number }
   | { readonly type: 'udp-failed'; readonly fd: number; readonly error: SerializedError }
-  | { readonly type: 'drained'; readonly destroyed: number };
+  | { readonly type: 'drained'; readonly destroyed: number }
+  | { readonly type: 'secure-context-set'; readonly listenerId: number }
+  | { readonly type: 'secure-context-failed'; readonly listenerId: number; readonly error: SerializedError };
 
 /**
- * Per-shard counters in one SharedArrayBuffer, one 64-byte line per shard (Int32 words), each written by
+ * Per-shard counters in one SharedArrayBuffer, two 64-byte lines per shard (Int32 words), each written by
  * its shard only (`Atomics.add`) and read by the coordinator at any time without messages.
  *
  * | word | counter                                              |
@@ -237,6 +330,12 @@ export type ShardMessage =
  * | 11   | HTTP_TIMEOUTS: 408s for slow headers or requests     |
  * | 12   | HTTP_BAD_REQUESTS: 400/431s for malformed requests   |
  * | 13   | KERNEL_REFUSED: 'kernel' accepts over the shard cap  |
+ * | 14   | TLS_HANDSHAKES: TLS handshakes completed             |
+ * | 15   | TLS_RESUMED: of those, sessions resumed (tickets)    |
+ * | 16   | TLS_ERRORS: handshakes that failed or timed out      |
+ * | 17   | H2_SESSIONS: HTTP/2 sessions started                 |
+ * | 18   | H2_STREAMS: HTTP/2 streams (requests) received       |
+ * | 19   | H2_SESSIONS_CUT: sessions ended for a protocol error or abuse (garbage, oversized headers, a reset flood) |
  *
  * The coordinator keeps its own count of connections it handed to each shard; open connections are that
  * count plus ACCEPTED minus CLOSED, which is exact even while handoffs are in flight (least-connections relies on it).
@@ -255,7 +354,13 @@ export const COUNTER_IDLE_TIMEOUTS = 10;
 export const COUNTER_HTTP_TIMEOUTS = 11;
 export const COUNTER_HTTP_BAD_REQUESTS = 12;
 export const COUNTER_KERNEL_REFUSED = 13;
-export const COUNTER_WORDS_PER_SHARD = 16;
+export const COUNTER_TLS_HANDSHAKES = 14;
+export const COUNTER_TLS_RESUMED = 15;
+export const COUNTER_TLS_ERRORS = 16;
+export const COUNTER_H2_SESSIONS = 17;
+export const COUNTER_H2_STREAMS = 18;
+export const COUNTER_H2_SESSIONS_CUT = 19;
+export const COUNTER_WORDS_PER_SHARD = 32;
 
 export function createShardCounters(shards: number): SharedArrayBuffer {
   return new SharedArrayBuffer(shards * COUNTER_WORDS_PER_SHARD * Int32Array.BYTES_PER_ELEMENT);

@@ -10,6 +10,12 @@ export function checkInteger(option: string, value: unknown, min: number, max: n
   return value;
 }
 
+/** `value` if it is a boolean; else throws InvalidOptionError naming `option`. */
+export function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'must be a boolean');
+  return value;
+}
+
 /**
  * `value` if it is an IPv4 or IPv6 address literal (nothing here resolves names); else throws. A zone id
  * (`fe80::1%eth0`) passes isIP, and Node's own sockets take it, but not inet_pton, which the native addon

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { SockshardError } from '../errors.js';
+import { InvalidOptionError, type SockshardError } from '../errors.js';
 import {
   ACCEPTED_ADDRESS_HASH,
   ACCEPTED_FD,
@@ -15,6 +15,7 @@ import {
 import { ADDRESS_BUCKET_MASK } from '../protocol.js';
 import type { Balancer } from './balancer.js';
 import type { ConnectionLimits, ResolvedListener } from './options.js';
+import { type ProxiedConnection, ProxyHeaders } from './proxy-headers.js';
 import type { ShardHandle } from './shard-handle.js';
 import { addressHash } from './socket-transfer.js';
 
@@ -49,6 +50,8 @@ export class Acceptor {
   refusedPerAddress = 0;
   /** accept4 failures (EMFILE, ENFILE, ENOBUFS, ENOMEM), each followed by a pause of ACCEPT_BACKOFF_MS. */
   acceptErrors = 0;
+  /** PROXY protocol listeners: the headers being read, and their counts. */
+  proxy: ProxyHeaders | undefined;
   readonly #limits: Required<ConnectionLimits>;
   readonly #shards: readonly ShardHandle[];
   readonly #balancer: Balancer;
@@ -77,7 +80,13 @@ export class Acceptor {
 
   /** Binds, listens and starts accepting. Throws a SyscallError (EADDRINUSE, EACCES, ...) naming the port. */
   async open(handoff: 'native' | 'transfer'): Promise<void> {
-    const { host, port, backlog } = this.listener;
+    const { host, port, backlog, proxyProtocol } = this.listener;
+    if (proxyProtocol !== undefined && handoff === 'transfer') {
+      throw new InvalidOptionError(
+        'handoff',
+        "'transfer' moves sockets Node accepted; proxyProtocol needs the native accept, which reads headers",
+      );
+    }
     if (handoff === 'transfer') {
       const server = net.createServer({ pauseOnConnect: true }, this.#onSocket);
       this.#server = server;
@@ -92,6 +101,8 @@ export class Acceptor {
       return;
     }
     const bound = listen({ host, port, backlog });
+    if (proxyProtocol !== undefined)
+      this.proxy = new ProxyHeaders(proxyProtocol, this.#onProxied, this.#flushAll);
     this.#fd = bound.fd;
     this.port = bound.port;
     this.#handle = startAccepting(this.#fd, this.#out, this.#onBatch);
@@ -114,6 +125,13 @@ export class Acceptor {
       return;
     }
     const out = this.#out;
+    this.accepted += count;
+    const proxy = this.proxy;
+    if (proxy !== undefined) {
+      // The client's address is in the header: balance once it is read (#onProxied).
+      for (let i = 0; i < count; i++) proxy.add(out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!);
+      return;
+    }
     const shards = this.#shards;
     const id = this.listener.id;
     let open = this.#openConnections();
@@ -133,8 +151,28 @@ export class Acceptor {
       }
       open++;
     }
-    this.accepted += count;
     for (const shard of shards) shard.flush();
+  };
+
+  /** A connection whose PROXY header was read: the limits and the balancer see the client's address. */
+  readonly #onProxied = (connection: ProxiedConnection): void => {
+    const { fd, hash } = connection;
+    const shard = this.#admit(hash, this.#openConnections());
+    if (shard < 0) {
+      close(fd);
+      return;
+    }
+    const { address, port } = connection;
+    if (
+      !this.#shards[shard]!.handoffProxied(fd, this.listener.id, hash & ADDRESS_BUCKET_MASK, address, port)
+    ) {
+      close(fd);
+      this.dropped++;
+    }
+  };
+
+  readonly #flushAll = (): void => {
+    for (const shard of this.#shards) shard.flush();
   };
 
   /** Open connections over all shards, when maxConnections needs the figure (else 0: not read). */
@@ -195,5 +233,6 @@ export class Acceptor {
     this.#handle = undefined;
     if (this.#fd >= 0) close(this.#fd);
     this.#fd = -1;
+    this.proxy?.close();
   }
 }

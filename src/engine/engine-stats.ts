@@ -3,6 +3,9 @@ import {
   COUNTER_ADOPT_FAILED,
   COUNTER_ADOPTED,
   COUNTER_CLOSED,
+  COUNTER_H2_SESSIONS,
+  COUNTER_H2_SESSIONS_CUT,
+  COUNTER_H2_STREAMS,
   COUNTER_HANDLER_ERRORS,
   COUNTER_HTTP_BAD_REQUESTS,
   COUNTER_HTTP_TIMEOUTS,
@@ -13,6 +16,9 @@ import {
   COUNTER_SHARD_MESSAGES_IN,
   COUNTER_SHARD_MESSAGES_OUT,
   COUNTER_SOCKET_ERRORS,
+  COUNTER_TLS_ERRORS,
+  COUNTER_TLS_HANDSHAKES,
+  COUNTER_TLS_RESUMED,
   UDP_BYTES_IN,
   UDP_BYTES_OUT,
   UDP_DATAGRAMS_IN,
@@ -27,7 +33,7 @@ import {
 import { type RingStats, readRingStats } from '../ring/index.js';
 import type { Acceptor } from './acceptor.js';
 import type { IcmpStats } from './icmp-router.js';
-import type { BalanceStrategy } from './options.js';
+import type { BalanceStrategy, StreamKind } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 import type { EngineState, ShardState } from './supervisor.js';
 import type { UdpBinding } from './udp-binder.js';
@@ -83,6 +89,16 @@ export interface ShardStats {
   readonly httpBadRequests: number;
   /** balance 'kernel': connections over maxConnectionsPerShard, closed at once. */
   readonly kernelRefused: number;
+  /** TLS handshakes completed, and of those, sessions resumed from a ticket (any shard's). */
+  readonly tlsHandshakes: number;
+  readonly tlsResumed: number;
+  /** TLS handshakes that failed or timed out. */
+  readonly tlsErrors: number;
+  /** HTTP/2 sessions started, and streams received. */
+  readonly h2Sessions: number;
+  readonly h2Streams: number;
+  /** HTTP/2 sessions ended for a protocol error or abuse: garbage, oversized headers, a reset flood. */
+  readonly h2SessionsCut: number;
   readonly controlRing: RingStats;
 }
 
@@ -111,7 +127,34 @@ export interface UdpPortStats extends UdpPortCounts {
 }
 
 /**
- * A TCP or HTTP listener's counters, from the coordinator's acceptor.
+ * A PROXY protocol listener's headers: read, and each way a connection was refused for its header.
+ *
+ * @example
+ * ```ts
+ * for (const listener of engine.stats().listeners) {
+ *   if (listener.proxy !== undefined) console.log(listener.port, listener.proxy.read, listener.proxy.refused);
+ * }
+ * ```
+ */
+export interface ProxyStats {
+  /** Headers read and consumed (with the client's address, or LOCAL/UNKNOWN: the balancer's own). */
+  readonly read: number;
+  /** From a source not in `proxyProtocol.from`: refused before a byte was read. */
+  readonly refused: number;
+  /** The first bytes were no PROXY header. */
+  readonly missing: number;
+  /** A signature, then what the spec does not allow. */
+  readonly malformed: number;
+  /** Longer than the spec's v1 line or `maxHeaderBytes`. */
+  readonly oversized: number;
+  /** The peer closed or reset before a whole header. */
+  readonly truncated: number;
+  /** Not complete within `proxyProtocol.timeoutMs`. */
+  readonly timedOut: number;
+}
+
+/**
+ * A TCP, HTTP, TLS, HTTPS or HTTP/2 listener's counters, from the coordinator's acceptor.
  *
  * @example
  * ```ts
@@ -121,7 +164,7 @@ export interface UdpPortStats extends UdpPortCounts {
  */
 export interface ListenerStats {
   readonly id: number;
-  readonly kind: 'tcp' | 'http';
+  readonly kind: StreamKind;
   readonly host: string;
   readonly port: number;
   readonly balance: BalanceStrategy;
@@ -139,6 +182,8 @@ export interface ListenerStats {
    * first, then at most one every 10 s while they go on.
    */
   readonly acceptErrors: number;
+  /** PROXY protocol listeners only. */
+  readonly proxy?: ProxyStats;
 }
 
 /**
@@ -202,6 +247,12 @@ export function shardStats(shard: ShardHandle, state: ShardState): ShardStats {
     httpTimeouts: shard.counter(COUNTER_HTTP_TIMEOUTS),
     httpBadRequests: shard.counter(COUNTER_HTTP_BAD_REQUESTS),
     kernelRefused: shard.counter(COUNTER_KERNEL_REFUSED),
+    tlsHandshakes: shard.counter(COUNTER_TLS_HANDSHAKES),
+    tlsResumed: shard.counter(COUNTER_TLS_RESUMED),
+    tlsErrors: shard.counter(COUNTER_TLS_ERRORS),
+    h2Sessions: shard.counter(COUNTER_H2_SESSIONS),
+    h2Streams: shard.counter(COUNTER_H2_STREAMS),
+    h2SessionsCut: shard.counter(COUNTER_H2_SESSIONS_CUT),
     controlRing: readRingStats(shard.controlRing),
   };
 }
@@ -266,6 +317,12 @@ export function engineStats(
     httpTimeouts: 0,
     httpBadRequests: 0,
     kernelRefused: 0,
+    tlsHandshakes: 0,
+    tlsResumed: 0,
+    tlsErrors: 0,
+    h2Sessions: 0,
+    h2Streams: 0,
+    h2SessionsCut: 0,
   };
   for (const shard of perShard) {
     for (const key of Object.keys(total) as (keyof EngineTotals)[]) total[key] += shard[key];
@@ -284,7 +341,7 @@ export function engineStats(
 export function listenerStats(
   listener: {
     readonly id: number;
-    readonly kind: 'tcp' | 'http';
+    readonly kind: StreamKind;
     readonly host: string;
     readonly balance: BalanceStrategy;
   },
@@ -303,5 +360,6 @@ export function listenerStats(
     refusedShardsFull: acceptor?.refusedShardsFull ?? 0,
     refusedPerAddress: acceptor?.refusedPerAddress ?? 0,
     acceptErrors: acceptor?.acceptErrors ?? 0,
+    ...(acceptor?.proxy === undefined ? {} : { proxy: acceptor.proxy.stats() }),
   };
 }

@@ -9,7 +9,13 @@ import {
   reviveError,
   type SockshardError,
 } from '../errors.js';
-import { createAddressTable, createShardCounters, createUdpCounters, type ShardInit } from '../protocol.js';
+import {
+  createAddressTable,
+  createShardCounters,
+  createUdpCounters,
+  type ListenerSpec,
+  type ShardInit,
+} from '../protocol.js';
 import { createRing } from '../ring/index.js';
 import { checkInteger } from '../validate.js';
 import { Acceptor } from './acceptor.js';
@@ -27,7 +33,9 @@ import { listenerSpecs } from './listener-specs.js';
 import { startMetricsServer } from './metrics.js';
 import {
   type EngineOptions,
+  type Http2Options,
   type HttpOptions,
+  type HttpsOptions,
   type IcmpOptions,
   type ResolvedEngineOptions,
   type ResolvedIcmpListener,
@@ -37,9 +45,13 @@ import {
   resolveIcmpListener,
   resolveListener,
   resolveUdpListener,
+  type StreamKind,
+  type StreamOptions,
   type TcpOptions,
+  type TlsListenerOptions,
   type UdpOptions,
 } from './options.js';
+import { requireSecureListeners, SecureListeners } from './secure-listeners.js';
 import {
   EXIT_GRACE_MS,
   type ShardEvents,
@@ -49,6 +61,7 @@ import {
 } from './shard-handle.js';
 import { canTransferSockets } from './socket-transfer.js';
 import { type EngineState, Supervisor } from './supervisor.js';
+import type { SecureContextOptions } from './tls-options.js';
 import {
   bindUdpListener,
   closeUdpBindings,
@@ -95,7 +108,7 @@ export interface EngineEvents {
 }
 
 /**
- * A TCP or HTTP listener's address, from `engine.addresses()`.
+ * A connection listener's address (tcp, http, tls, https, http2), from `engine.addresses()`.
  *
  * @example
  * ```ts
@@ -108,9 +121,9 @@ export interface EngineEvents {
  * ```
  */
 export interface ListenerAddress {
-  /** The listener's id: the order of the `engine.tcp()`, `.http()`, `.udp()` and `.icmp()` calls, from 0. */
+  /** The listener's id: the order of the engine's listener calls (`.tcp()`, `.http()`, `.tls()`, ..., `.icmp()`), from 0. */
   readonly id: number;
-  readonly kind: 'tcp' | 'http';
+  readonly kind: StreamKind;
   readonly host: string;
   readonly port: number;
 }
@@ -169,6 +182,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   #icmpListener: ResolvedIcmpListener | undefined;
   #icmp: IcmpRouter | undefined;
   readonly #inits: ShardInit[] = [];
+  /** Ticket keys and certificate reloads, when there is a TLS listener. */
+  #secure: SecureListeners | undefined;
   readonly #supervisor: Supervisor;
   /** How shard workers are started (a spare's too). */
   readonly #workerOptions: ShardWorkerOptions;
@@ -216,6 +231,47 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /**
+   * Adds a TLS listener: each connection's handshake runs in the shard that owns it, then the handler
+   * module's `connection(tlsSocket)` gets it (ALPN with `alpnProtocols`, SNI with `sni`).
+   */
+  tls(options: TlsListenerOptions): this {
+    return this.#add('tls', options);
+  }
+
+  /** Adds an HTTPS listener: engine.http()'s serving over TLS. */
+  https(options: HttpsOptions): this {
+    return this.#add('https', options);
+  }
+
+  /**
+   * Adds an HTTP/2 listener: over TLS with ALPN (`allowHTTP1` also lets HTTP/1.1 clients in), or h2c with
+   * `cleartext`. Every stream of a connection is served in the shard that owns the connection.
+   */
+  http2(options: Http2Options): this {
+    return this.#add('http2', options);
+  }
+
+  /**
+   * New credentials for TLS listener `listenerId` (an id from `engine.addresses()`): read and checked as
+   * start() does (a bad key or certificate rejects with ERR_TLS_CREDENTIALS, naming the option, and
+   * changes nothing), then rolled to every shard; resolves once all of them use it for new connections.
+   * Open connections keep theirs. With `handleSignals`, SIGHUP reloads every TLS listener from its options
+   * (paths are read again).
+   */
+  setSecureContext(listenerId: number, options: SecureContextOptions): Promise<void> {
+    const secure = requireSecureListeners(this.#secure, this.#state === 'running', 'setSecureContext');
+    return secure.setSecureContext(listenerId, options, this.#shards);
+  }
+
+  /**
+   * New session-ticket keys now (they also rotate every `sessionTickets.rotationMs`): tickets made with the
+   * keys in use until now still resume for one more period, older ones no longer do.
+   */
+  rotateTicketKeys(): void {
+    requireSecureListeners(this.#secure, this.#state === 'running', 'rotateTicketKeys').ticketKeys.rotate();
+  }
+
+  /**
    * Serves ICMP through one raw socket in the coordinator (needs CAP_NET_RAW: root, or
    * `setcap cap_net_raw+ep` on node): every shard can then `context.ping()`, and the handler module (if
    * any) gets the packets routed to its shard. Once per engine.
@@ -246,9 +302,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.#listeners.length + this.#udpListeners.length + (this.#icmpListener === undefined ? 0 : 1);
   }
 
-  #add(kind: 'tcp' | 'http', options: TcpOptions | HttpOptions): this {
+  #add(kind: StreamKind, options: StreamOptions): this {
     this.#idle(kind);
-    const config = resolveListener(this.#nextListenerId(), kind, options);
+    const config = resolveListener(
+      this.#nextListenerId(),
+      kind,
+      options,
+      this.#options.sessionTickets.rotationMs,
+    );
     const listener: Listener = {
       config,
       port: config.port,
@@ -306,6 +367,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (handleSignals) {
         process.once('SIGTERM', this.#onSignal);
         process.once('SIGINT', this.#onSignal);
+        if (this.#secure !== undefined) process.on('SIGHUP', this.#onReload);
       }
       this.#state = 'running';
       this.#supervisor.startSpare();
@@ -323,12 +385,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     const udpPorts = this.#udpListeners.reduce((total, listener) => total + listener.ports.length, 0);
     const udpCounters = createUdpCounters(udpPorts, shards);
     this.#udpCounters = new Float64Array(udpCounters);
-    const specs = listenerSpecs({
-      stream: this.#listeners.map(({ config }) => config),
+    const stream = this.#listeners.map(({ config }) => config);
+    const specs: ListenerSpec[] = listenerSpecs({
+      stream,
       udp: this.#udpListeners,
       icmp: this.#icmpListener,
       maxConnectionsPerShard: this.#options.limits.maxConnectionsPerShard,
     });
+    if (stream.some((config) => config.tls !== undefined))
+      this.#secure = new SecureListeners(stream, specs, this.#options.sessionTickets.rotationMs);
     // mesh[i][j]: the ring from shard i to shard j.
     const mesh = Array.from({ length: shards }, (_, from) =>
       Array.from({ length: shards }, (_, to) =>
@@ -351,6 +416,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         listeners: specs,
         ...(this.#icmp === undefined ? {} : { icmp: this.#icmp.shardInit(shardId) }),
         ...(this.#options.offload === undefined ? {} : { offload: this.#options.offload }),
+        ...(this.#secure === undefined ? {} : { ticketKeys: this.#secure.ticketKeys.buffer }),
       };
       this.#inits.push(init);
       this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#workerOptions));
@@ -482,7 +548,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /**
-   * Where the TCP and HTTP listeners listen: their bound ports are the kernel's picks for port 0 once
+   * Where the connection listeners (tcp, http, tls, https, http2) listen: their bound ports are the kernel's picks for port 0 once
    * `start()` has resolved. Their counters are in `stats().listeners`; UDP ports are in `udpPorts()`.
    */
   addresses(): ListenerAddress[] {
@@ -548,6 +614,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     void this.close({ timeoutMs: this.#options.closeTimeoutMs });
   };
 
+  /** SIGHUP: every TLS listener's certificates read again; a failure is reported and changes nothing. */
+  readonly #onReload = (): void => {
+    if (this.#state !== 'running') return;
+    this.#secure?.reload(this.#shards).catch((error: SockshardError) => this.#report(error));
+  };
+
   /** The port of the Prometheus endpoint (`metrics` option), once started. */
   metricsPort(): number | undefined {
     return this.#metrics?.port;
@@ -556,6 +628,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   async #shutdown(timeoutMs: number): Promise<void> {
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
+    process.off('SIGHUP', this.#onReload);
+    this.#secure?.close();
     const spareStopped = this.#supervisor.close();
     for (const listener of this.#listeners) {
       listener.acceptor?.close();

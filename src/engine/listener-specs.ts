@@ -1,7 +1,7 @@
 import type { ListenerSpec } from '../protocol.js';
 import type { ResolvedIcmpListener, ResolvedListener, ResolvedUdpListener } from './options.js';
 
-/** The listeners an engine serves, as `engine.tcp()`/`.http()`, `.udp()` and `.icmp()` resolved them. */
+/** The listeners an engine serves, as `engine.tcp()`/`.http()`/`.tls()`/`.https()`/`.http2()`, `.udp()` and `.icmp()` resolved them. */
 export interface EngineListeners {
   readonly stream: readonly ResolvedListener[];
   readonly udp: readonly ResolvedUdpListener[];
@@ -21,6 +21,8 @@ export function listenerSpecs(listeners: EngineListeners): ListenerSpec[] {
       kind: config.http?.api === 'fast' ? 'fast-http' : config.kind,
       handler: config.handler,
       ...(config.http === undefined ? {} : { http: config.http }),
+      ...(config.tls === undefined ? {} : { tls: config.tls }),
+      ...(config.http2 === undefined ? {} : { http2: config.http2 }),
       ...(config.balance === 'kernel'
         ? {
             kernel: {

@@ -5,8 +5,15 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
 import { nativeAvailable } from '../native/binding.js';
-import type { HttpServerSettings, OffloadSettings } from '../protocol.js';
-import { checkInteger, checkIpLiteral } from '../validate.js';
+import type { Http2Settings, HttpServerSettings, OffloadSettings, TlsSettings } from '../protocol.js';
+import { checkBoolean, checkInteger, checkIpLiteral } from '../validate.js';
+import { type Http2Tuning, resolveHttp2Settings } from './http2-options.js';
+import {
+  type ProxyProtocolOptions,
+  type ResolvedProxyProtocol,
+  resolveProxyProtocol,
+} from './proxy-options.js';
+import { resolveTlsSettings, type SecureContextOptions, type TlsProtocolOptions } from './tls-options.js';
 
 /**
  * How the coordinator picks a shard for each accepted connection.
@@ -94,6 +101,8 @@ export interface EngineOptions {
   readonly closeTimeoutMs?: number;
   /** Caps on open TCP/HTTP connections; a connection over a cap is closed at once and counted. */
   readonly limits?: ConnectionLimits;
+  /** TLS session tickets, shared by every shard so that a client resumes on any of them. */
+  readonly sessionTickets?: SessionTicketOptions;
   /** Memory limits of each shard's worker (`worker_threads` resourceLimits): a shard over them dies and restarts. */
   readonly resourceLimits?: ResourceLimits;
 }
@@ -184,6 +193,11 @@ export interface TcpOptions {
   readonly backlog?: number;
   /** Destroy a connection that has sent and received nothing for this long (ms). Default 0: never. */
   readonly idleTimeoutMs?: number;
+  /**
+   * The listener is behind load balancers that send a PROXY protocol header (v1 or v2): see
+   * ProxyProtocolOptions. Needs the coordinator to accept (not `balance: 'kernel'`, not `handoff: 'transfer'`).
+   */
+  readonly proxyProtocol?: ProxyProtocolOptions;
 }
 
 /**
@@ -200,6 +214,43 @@ export interface TcpOptions {
  */
 export interface HttpOptions extends TcpOptions, HttpServerSettings {}
 
+/** `engine.tls()`: a TCP listener whose handler gets each connection after its TLS handshake. */
+export interface TlsListenerOptions extends TcpOptions, SecureContextOptions, TlsProtocolOptions {
+  /** ALPN protocols offered, in order of preference (`socket.alpnProtocol` tells the one agreed). */
+  readonly alpnProtocols?: readonly string[];
+}
+
+/** `engine.https()`: engine.http() over TLS. */
+export interface HttpsOptions extends HttpOptions, SecureContextOptions, TlsProtocolOptions {}
+
+/**
+ * `engine.http2()`: node:http2 over TLS with ALPN (key and cert required), or, with `cleartext`, h2c by
+ * prior knowledge.
+ */
+export interface Http2Options
+  extends TcpOptions,
+    Partial<SecureContextOptions>,
+    TlsProtocolOptions,
+    Http2Tuning {
+  /** HTTP/2 without TLS (h2c, prior knowledge). Default false. */
+  readonly cleartext?: boolean;
+}
+
+/** The kinds of connection listener. */
+export type StreamKind = 'tcp' | 'http' | 'tls' | 'https' | 'http2';
+
+/** Every kind's options, as `resolveListener` takes them. */
+export type StreamOptions = TcpOptions | HttpOptions | TlsListenerOptions | HttpsOptions | Http2Options;
+
+/** The session-ticket keys that every TLS listener's shards share (see `TicketKeyRing`). */
+export interface SessionTicketOptions {
+  /**
+   * How often new keys are made; tickets of the previous keys still resume for one more period. Default
+   * 3600000 (an hour). `engine.rotateTicketKeys()` rotates at once.
+   */
+  readonly rotationMs?: number;
+}
+
 export interface ResolvedEngineOptions {
   readonly shards: number;
   readonly controlRingBytes: number;
@@ -212,6 +263,7 @@ export interface ResolvedEngineOptions {
   readonly handleSignals: boolean;
   readonly closeTimeoutMs: number;
   readonly offload?: OffloadSettings;
+  readonly sessionTickets: Required<SessionTicketOptions>;
 }
 
 /**
@@ -276,7 +328,7 @@ const MAX_UDP_PORTS = 4_096;
 
 export interface ResolvedListener {
   readonly id: number;
-  readonly kind: 'tcp' | 'http';
+  readonly kind: StreamKind;
   readonly host: string;
   readonly port: number;
   readonly handler: string;
@@ -284,11 +336,12 @@ export interface ResolvedListener {
   readonly backlog: number;
   readonly idleTimeoutMs: number;
   readonly http?: HttpServerSettings;
-}
-
-function boolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'must be a boolean');
-  return value;
+  /** tls, https, and http2 unless cleartext. */
+  readonly tls?: TlsSettings;
+  /** The options the credentials came from, read again on SIGHUP (paths are re-read). */
+  readonly secureContext?: SecureContextOptions;
+  readonly http2?: Http2Settings;
+  readonly proxyProtocol?: ResolvedProxyProtocol;
 }
 
 export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
@@ -302,7 +355,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     meshRingBytes: powerOfTwo('meshRingBytes', options.meshRingBytes ?? 1 << 16),
     handoff: oneOf('handoff', options.handoff ?? 'native', ['native', 'transfer', 'auto'] as const),
     restart: restartPolicy(options.restart),
-    handleSignals: boolean('handleSignals', options.handleSignals ?? false),
+    handleSignals: checkBoolean('handleSignals', options.handleSignals ?? false),
     ...(options.offload === undefined ? {} : { offload: offloadSettings(options.offload, shards) }),
     closeTimeoutMs: checkInteger('closeTimeoutMs', options.closeTimeoutMs ?? 5_000, 0, 2 ** 31 - 1),
     ...(options.metrics === undefined
@@ -313,6 +366,14 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
             host: checkIpLiteral('metrics.host', options.metrics.host ?? '127.0.0.1'),
           },
         }),
+    sessionTickets: {
+      rotationMs: checkInteger(
+        'sessionTickets.rotationMs',
+        options.sessionTickets?.rotationMs ?? 3_600_000,
+        1_000,
+        2 ** 31 - 1,
+      ),
+    },
     limits: {
       maxConnections: checkInteger(
         'limits.maxConnections',
@@ -362,7 +423,7 @@ function restartPolicy(policy: EngineOptions['restart']): false | Required<Resta
     windowMs: checkInteger('restart.windowMs', policy?.windowMs ?? 60_000, 1, 2 ** 31 - 1),
     backoffMs: checkInteger('restart.backoffMs', policy?.backoffMs ?? 100, 0, 2 ** 31 - 1),
     maxBackoffMs: checkInteger('restart.maxBackoffMs', policy?.maxBackoffMs ?? 5_000, 0, 2 ** 31 - 1),
-    spare: boolean('restart.spare', policy?.spare ?? true),
+    spare: checkBoolean('restart.spare', policy?.spare ?? true),
   };
 }
 
@@ -401,10 +462,12 @@ const HTTP_SETTINGS = [
   'connectionsCheckingInterval',
 ] as const;
 
+/** A stream listener's options; `rotationMs` (the ticket-key period) sets TLS's default ticket lifetime. */
 export function resolveListener(
   id: number,
-  kind: 'tcp' | 'http',
-  options: TcpOptions | HttpOptions,
+  kind: StreamKind,
+  options: StreamOptions,
+  rotationMs = 3_600_000,
 ): ResolvedListener {
   const prefix = `${kind}.`;
   if (typeof options !== 'object' || options === null)
@@ -418,7 +481,7 @@ export function resolveListener(
     );
   }
   let http: HttpServerSettings | undefined;
-  if (kind === 'http') {
+  if (kind === 'http' || kind === 'https') {
     const settings: Record<string, number> = {};
     for (const key of HTTP_SETTINGS) {
       const value = (options as HttpOptions)[key];
@@ -439,7 +502,42 @@ export function resolveListener(
     backlog: checkInteger(`${prefix}backlog`, options.backlog ?? 511, 1, 65_535),
     idleTimeoutMs: checkInteger(`${prefix}idleTimeoutMs`, options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
     ...(http === undefined ? {} : { http }),
+    ...secureListener(id, kind, options, rotationMs),
+    ...proxied(prefix, balance, options.proxyProtocol),
   };
+}
+
+/** The TLS and HTTP/2 settings of a tls, https or http2 listener (none for tcp, http). */
+function secureListener(
+  id: number,
+  kind: StreamKind,
+  options: StreamOptions,
+  rotationMs: number,
+): Pick<ResolvedListener, 'tls' | 'secureContext' | 'http2'> {
+  if (kind === 'tcp' || kind === 'http') return {};
+  const cleartext =
+    kind === 'http2' && checkBoolean('http2.cleartext', (options as Http2Options).cleartext ?? false);
+  const secure = options as SecureContextOptions & TlsProtocolOptions;
+  const tls = cleartext ? undefined : resolveTlsSettings(kind, id, secure, rotationMs);
+  return {
+    ...(tls === undefined ? {} : { tls, secureContext: secure }),
+    ...(kind === 'http2' ? { http2: resolveHttp2Settings(kind, options as Http2Options, !cleartext) } : {}),
+  };
+}
+
+function proxied(
+  prefix: string,
+  balance: BalanceStrategy,
+  options: ProxyProtocolOptions | undefined,
+): Pick<ResolvedListener, 'proxyProtocol'> {
+  if (options === undefined) return {};
+  if (balance === 'kernel') {
+    throw new InvalidOptionError(
+      `${prefix}proxyProtocol`,
+      "needs the coordinator to read the header before the handoff: use any balance but 'kernel'",
+    );
+  }
+  return { proxyProtocol: resolveProxyProtocol(`${prefix}proxyProtocol`, options) };
 }
 
 function udpPorts(value: UdpOptions['ports']): number[] {
@@ -469,7 +567,7 @@ export function resolveUdpListener(id: number, options: UdpOptions): ResolvedUdp
   const shardFor = options.shardFor ?? ((port: number, shards: number) => port % shards);
   if (typeof shardFor !== 'function')
     throw new InvalidOptionError('udp.shardFor', 'must be a function (port, shards) => shard');
-  const reusePort = boolean('udp.reusePort', options.reusePort ?? false);
+  const reusePort = checkBoolean('udp.reusePort', options.reusePort ?? false);
   const optionalSize = (key: 'recvBufferSize' | 'sendBufferSize') =>
     options[key] === undefined ? {} : { [key]: checkInteger(`udp.${key}`, options[key], 1, 2 ** 30) };
   return {

@@ -7,6 +7,7 @@ import {
   ShardExitError,
   type SockshardError,
 } from '../errors.js';
+import type { IpAddress } from '../ip-address.js';
 import { close } from '../native/binding.js';
 import {
   addressTableSlice,
@@ -15,11 +16,16 @@ import {
   COUNTER_CLOSED,
   type CoordinatorMessage,
   counterIndex,
+  HANDOFF_ADDRESS,
   HANDOFF_ADDRESS_BUCKET,
   HANDOFF_BYTES,
+  HANDOFF_FAMILY,
   HANDOFF_FD,
   HANDOFF_LISTENER,
+  HANDOFF_PORT,
+  HANDOFF_PROXIED_BYTES,
   RECORD_HANDOFF,
+  RECORD_HANDOFF_PROXIED,
   RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
@@ -289,6 +295,32 @@ export class ShardHandle implements Balanced {
     this.#producer.words[word + HANDOFF_FD] = fd;
     this.#producer.words[word + HANDOFF_LISTENER] = listenerId;
     this.#producer.words[word + HANDOFF_ADDRESS_BUCKET] = addressBucket;
+    Atomics.add(this.#addresses, addressBucket, 1);
+    this.handedOff++;
+    return true;
+  }
+
+  /**
+   * As `handoff`, for a connection whose PROXY header the coordinator read: the shard shows the client's
+   * address and port as the socket's remote address.
+   */
+  handoffProxied(
+    fd: number,
+    listenerId: number,
+    addressBucket: number,
+    address: IpAddress,
+    port: number,
+  ): boolean {
+    const offset = this.#producer.claim(HANDOFF_PROXIED_BYTES, RECORD_HANDOFF_PROXIED);
+    if (offset < 0) return false;
+    const out = this.#producer.words;
+    const word = offset >> 2;
+    out[word + HANDOFF_FD] = fd;
+    out[word + HANDOFF_LISTENER] = listenerId;
+    out[word + HANDOFF_ADDRESS_BUCKET] = addressBucket;
+    out[word + HANDOFF_FAMILY] = address.family;
+    out[word + HANDOFF_PORT] = port;
+    for (let i = 0; i < address.words.length; i++) out[word + HANDOFF_ADDRESS + i] = address.words[i]!;
     Atomics.add(this.#addresses, addressBucket, 1);
     this.handedOff++;
     return true;

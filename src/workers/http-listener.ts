@@ -9,6 +9,7 @@ import {
   COUNTER_REQUESTS,
   COUNTER_SOCKET_ERRORS,
   type ListenerSpec,
+  type TlsSettings,
 } from '../protocol.js';
 import { isPromise } from './is-promise.js';
 import type { ListenerKindModule, ListenerSetup, ShardServices, StreamListener } from './served-listener.js';
@@ -21,25 +22,59 @@ const PARSE_ERROR_PREFIX = 'HPE_';
 const CUT_SHORT = 'HPE_INVALID_EOF_STATE';
 
 /**
- * `engine.http()`: a `node:http` server in each shard that never listens (the coordinator accepts); each
- * adopted connection is emitted into it, and its requests go to the handler's `request`.
+ * The server(s) an HTTP listener feeds its connections to: one `node:http` server for `engine.http()`, a
+ * pair of `node:https` servers for `engine.https()` (https-listener.ts: one per ticket-key period).
  */
-class HttpListener implements StreamListener {
+export interface HttpServing {
+  readonly servers: readonly http.Server[];
+  /** Half-open sockets, as these servers want them. */
+  readonly allowHalfOpen: boolean;
+  /** The listener reads a connection's first bytes itself (StreamListener.peeksFirst). */
+  readonly peeksFirst: boolean;
+  /** The servers read the socket's handle themselves (TLS), so they time idle connections (see StreamListener). */
+  readonly timesIdle: boolean;
+  serve(socket: net.Socket): void;
+  setSecureContext?(settings: TlsSettings): void;
+}
+
+/** Makes a listener's server(s) with these options and this request listener. */
+export type MakeHttpServing = (options: http.ServerOptions, onRequest: http.RequestListener) => HttpServing;
+
+/** `engine.http()`: one node:http server; as its own server does, half-open sockets allowed. */
+const plainHttp: MakeHttpServing = (options, onRequest) => {
+  const server = http.createServer(options, onRequest);
+  return {
+    servers: [server],
+    allowHalfOpen: true,
+    peeksFirst: false,
+    timesIdle: false,
+    serve: (socket) => server.emit('connection', socket),
+  };
+};
+
+/**
+ * `engine.http()` (and `engine.https()`): a `node:http` server in each shard that never listens (the
+ * coordinator accepts); each adopted connection is emitted into it, and its requests go to the handler's
+ * `request`.
+ */
+export class HttpListener implements StreamListener {
   readonly transport = 'stream';
-  // As node:http's own server does: half-open allowed (it manages the close itself).
-  readonly allowHalfOpen = true;
-  readonly server: http.Server;
+  readonly allowHalfOpen: boolean;
+  readonly peeksFirst: boolean;
+  readonly timesIdle: boolean;
+  readonly servers: readonly http.Server[];
+  readonly #serving: HttpServing;
   readonly #listenerId: number;
   readonly #shard: ShardServices;
   /** The response whose handler is running synchronously right now (see the request listener). */
   #inFlight: http.ServerResponse | undefined;
   #idlePoll: NodeJS.Timeout | undefined;
 
-  constructor({ handler, context, shard, spec }: ListenerSetup) {
+  constructor({ handler, context, shard, spec }: ListenerSetup, make: MakeHttpServing = plainHttp) {
     this.#listenerId = spec.id;
     this.#shard = shard;
     const { request } = handler as HttpHandler;
-    this.server = http.createServer(serverOptions(spec), (req, res) => {
+    this.#serving = make(serverOptions(spec), (req, res) => {
       shard.count(COUNTER_REQUESTS);
       // No try/catch here: V8 inlines a hot handler into this listener, and inside a try block the inlined
       // code ran 3-4x slower (a 0.2 ms CPU-bound handler took 0.55-0.8 ms on Node 20). A synchronous throw
@@ -49,20 +84,30 @@ class HttpListener implements StreamListener {
       this.#inFlight = undefined;
       if (isPromise(result)) result.catch((error: unknown) => this.#requestFailed(res, error));
     });
+    this.servers = this.#serving.servers;
+    this.allowHalfOpen = this.#serving.allowHalfOpen;
+    this.peeksFirst = this.#serving.peeksFirst;
+    this.timesIdle = this.#serving.timesIdle;
     const settings = spec.http ?? {};
-    if (settings.keepAliveTimeout !== undefined) this.server.keepAliveTimeout = settings.keepAliveTimeout;
-    if (settings.headersTimeout !== undefined) this.server.headersTimeout = settings.headersTimeout;
-    if (settings.requestTimeout !== undefined) this.server.requestTimeout = settings.requestTimeout;
-    if (settings.maxRequestsPerSocket !== undefined)
-      this.server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.#clientError(error, socket));
-    // node:http starts its header/request timeout checks on 'listening'. This server never listens (the
-    // coordinator accepts), so start them the same way; without this, slow clients would never time out.
-    this.server.emit('listening');
+    for (const server of this.servers) {
+      if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
+      if (settings.headersTimeout !== undefined) server.headersTimeout = settings.headersTimeout;
+      if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
+      if (settings.maxRequestsPerSocket !== undefined)
+        server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+      server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.#clientError(error, socket));
+      // node:http starts its header/request timeout checks on 'listening'. This server never listens (the
+      // coordinator accepts), so start them the same way; without this, slow clients would never time out.
+      server.emit('listening');
+    }
   }
 
   serve(socket: net.Socket): void {
-    this.server.emit('connection', socket);
+    this.#serving.serve(socket);
+  }
+
+  setSecureContext(settings: TlsSettings): void {
+    this.#serving.setSecureContext?.(settings);
   }
 
   claimUncaught(error: unknown): boolean {
@@ -78,8 +123,11 @@ class HttpListener implements StreamListener {
    * idle (node:http has no event for a connection going idle), until the shard closes this listener.
    */
   async drain(): Promise<void> {
-    this.server.closeIdleConnections();
-    this.#idlePoll = setInterval(() => this.server.closeIdleConnections(), IDLE_POLL_MS);
+    const closeIdle = () => {
+      for (const server of this.servers) server.closeIdleConnections();
+    };
+    closeIdle();
+    this.#idlePoll = setInterval(closeIdle, IDLE_POLL_MS);
   }
 
   close(): void {
@@ -150,7 +198,7 @@ export const httpListenerKind: ListenerKindModule = {
       );
     }
     const listener = new HttpListener(setup);
-    await (setup.handler as HttpHandler).setup?.(setup.context, listener.server);
+    await (setup.handler as HttpHandler).setup?.(setup.context, listener.servers[0]!);
     return listener;
   },
 };

@@ -10,8 +10,10 @@
  */
 import type net from 'node:net';
 import type { ShardContext } from '../handler.js';
-import type { ListenerSpec } from '../protocol.js';
+import type { ListenerSpec, TlsSettings } from '../protocol.js';
+import type { ClientHelloPeek } from './client-hello-peek.js';
 import type { ShardIcmp } from './shard-icmp.js';
+import type { TicketKeysView } from './ticket-keys-view.js';
 
 /** What a listener's module gets from its shard. */
 export interface ShardServices {
@@ -27,6 +29,8 @@ export interface ShardServices {
   readonly udpCounters: Float64Array;
   /** This shard's end of ICMP, when the engine serves it. */
   readonly icmp: ShardIcmp | undefined;
+  /** The shared session-ticket keys and this shard's ClientHello peeks, when the engine serves TLS. */
+  readonly tls: { readonly keys: TicketKeysView; readonly peek: ClientHelloPeek } | undefined;
 }
 
 /** Everything a kind module needs to set up one listener in one shard. */
@@ -64,6 +68,18 @@ export interface StreamListener extends ListenerBase {
   /** Half-open sockets (`allowHalfOpen`), as the kind's server would make them (node:http does). */
   readonly allowHalfOpen: boolean;
   /**
+   * The listener looks at a connection's first bytes itself (natively, with MSG_PEEK) before anything
+   * reads it: the shard then adopts its sockets without starting to read (`manualStart`; 'kernel' and
+   * 'transfer' sockets stay paused), and the listener's server starts reading. TLS kinds set it.
+   */
+  readonly peeksFirst?: boolean;
+  /**
+   * The listener applies the spec's `idleTimeoutMs` itself: its server reads the socket's handle directly
+   * (TLS, HTTP/2), so the adopted socket sees none of the traffic and the shard's timer would end busy
+   * connections.
+   */
+  readonly timesIdle?: boolean;
+  /**
    * A connection this shard adopted (handed off, transferred, or accepted itself with balance 'kernel'),
    * already counted, tracked and given its idle timeout: it is the listener's from here.
    */
@@ -76,6 +92,8 @@ export interface StreamListener extends ListenerBase {
    * count, and its `close` hook must destroy what is still open.
    */
   adoptFd?(fd: number, closed: () => void): void;
+  /** TLS kinds: new credentials (engine.setSecureContext) for new connections; open ones keep theirs. */
+  setSecureContext?(settings: TlsSettings): void;
 }
 
 /** A listener of UDP ports. */

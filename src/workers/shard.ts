@@ -33,26 +33,37 @@ import {
   COUNTER_SOCKET_ERRORS,
   type CoordinatorMessage,
   counterIndex,
+  HANDOFF_ADDRESS,
   HANDOFF_ADDRESS_BUCKET,
+  HANDOFF_FAMILY,
   HANDOFF_FD,
   HANDOFF_LISTENER,
+  HANDOFF_PORT,
   type ListenerSpec,
   RECORD_HANDOFF,
+  RECORD_HANDOFF_PROXIED,
   RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
+  type TlsSettings,
   UDP_SOCKET_FD,
   UDP_SOCKET_LISTENER,
   UDP_SOCKET_PORT,
   UDP_SOCKET_PORT_INDEX,
 } from '../protocol.js';
 import { RingConsumer } from '../ring/index.js';
+import { ClientHelloPeek } from './client-hello-peek.js';
 import { loadHandler } from './handler-module.js';
 import { LISTENER_KINDS } from './listener-kinds.js';
 import { OffloadPool } from './offload-pool.js';
+import { showPeerAddress } from './peer-address.js';
 import type { ServedListener, ShardServices, StreamListener } from './served-listener.js';
 import { ShardIcmp } from './shard-icmp.js';
 import { ShardMesh } from './shard-mesh.js';
+import { TicketKeysView } from './ticket-keys-view.js';
+
+/** Words per connection in the proxied handoff batch. */
+const PROXIED_STRIDE = 9;
 
 /** One listener in this shard: the kind's own part, and what the shard keeps about it. */
 interface Registered {
@@ -131,6 +142,10 @@ export class Shard {
       reportFault: (listenerId, error) => this.#reportFault(listenerId, error),
       udpCounters: new Float64Array(init.udpCounters),
       icmp: this.#icmp,
+      tls:
+        init.ticketKeys === undefined
+          ? undefined
+          : { keys: new TicketKeysView(init.ticketKeys), peek: new ClientHelloPeek() },
     };
   }
 
@@ -211,6 +226,7 @@ export class Shard {
     const count = this.#consumer.drain(this.#onRecord);
     if (count === 0) return 0;
     const handoffs = this.#handoffBatch.splice(0);
+    const proxied = this.#proxiedBatch.splice(0);
     const udpSockets = this.#udpBatch.splice(0);
     const adopted: [net.Socket, Registered, StreamListener][] = [];
     for (let i = 0; i < handoffs.length; i += 3) {
@@ -222,6 +238,16 @@ export class Shard {
       const socket = this.#adopt(handoffs[i]!, handoffs[i + 1]!, handoffs[i + 2]!);
       if (socket !== undefined) adopted.push(socket);
     }
+    for (let i = 0; i < proxied.length; i += PROXIED_STRIDE) {
+      const socket = this.#adopt(proxied[i]!, proxied[i + 1]!, proxied[i + 2]!);
+      if (socket === undefined) continue;
+      const address = {
+        family: proxied[i + 3] === 6 ? 6 : 4,
+        words: [proxied[i + 5]!, proxied[i + 6]!, proxied[i + 7]!, proxied[i + 8]!],
+      } as const;
+      showPeerAddress(socket[0], address, proxied[i + 4]!);
+      adopted.push(socket);
+    }
     for (const [socket, registered, listener] of adopted) this.#serve(socket, registered, listener);
     for (let i = 0; i < udpSockets.length; i += 4) {
       void this.#openUdp(udpSockets[i]!, udpSockets[i + 1]!, udpSockets[i + 2]!, udpSockets[i + 3]!);
@@ -230,6 +256,8 @@ export class Shard {
   }
 
   readonly #handoffBatch: number[] = [];
+  /** [fd, listener, bucket, family, port, address words x4] per connection (RECORD_HANDOFF_PROXIED). */
+  readonly #proxiedBatch: number[] = [];
   readonly #udpBatch: number[] = [];
   readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
     const word = offset >> 2;
@@ -239,6 +267,18 @@ export class Shard {
         words[word + HANDOFF_FD]!,
         words[word + HANDOFF_LISTENER]!,
         words[word + HANDOFF_ADDRESS_BUCKET]!,
+      );
+    } else if (type === RECORD_HANDOFF_PROXIED) {
+      this.#proxiedBatch.push(
+        words[word + HANDOFF_FD]!,
+        words[word + HANDOFF_LISTENER]!,
+        words[word + HANDOFF_ADDRESS_BUCKET]!,
+        words[word + HANDOFF_FAMILY]!,
+        words[word + HANDOFF_PORT]!,
+        words[word + HANDOFF_ADDRESS]!,
+        words[word + HANDOFF_ADDRESS + 1]!,
+        words[word + HANDOFF_ADDRESS + 2]!,
+        words[word + HANDOFF_ADDRESS + 3]!,
       );
     } else if (type === RECORD_UDP_SOCKET) {
       this.#udpBatch.push(
@@ -302,7 +342,9 @@ export class Shard {
         readable: true,
         writable: true,
         allowHalfOpen: listener.allowHalfOpen,
-      });
+        // Node's (undocumented, long-standing) option to not start reading: see StreamListener.peeksFirst.
+        ...(listener.peeksFirst === true ? { manualStart: true } : {}),
+      } as net.SocketConstructorOpts);
       this.#count(COUNTER_ADOPTED);
       socket.once('close', () => Atomics.sub(this.#addresses, addressBucket, 1));
       return [socket, registered!, listener];
@@ -367,7 +409,7 @@ export class Shard {
     }
     this.#count(COUNTER_ADOPTED);
     this.#serve(socket, registered, registered.listener);
-    socket.resume();
+    if (registered.listener.peeksFirst !== true) socket.resume();
   }
 
   /** What every connection gets before its listener takes it. */
@@ -383,7 +425,7 @@ export class Shard {
     // Resets and broken pipes are a client's business, not a reason to end the shard.
     socket.on('error', () => this.#count(COUNTER_SOCKET_ERRORS));
     const idleTimeoutMs = registered.spec.idleTimeoutMs ?? 0;
-    if (idleTimeoutMs > 0) {
+    if (idleTimeoutMs > 0 && listener.timesIdle !== true) {
       socket.setTimeout(idleTimeoutMs, () => {
         this.#count(COUNTER_IDLE_TIMEOUTS);
         socket.destroy();
@@ -421,6 +463,20 @@ export class Shard {
       this.#adoptTransferred(message.socket, message.listenerId, message.addressBucket);
     else if (message.type === 'listen') this.#listenKernel(message.listenerId, message.port);
     else if (message.type === 'drain') void this.#drain(message.timeoutMs);
+    else if (message.type === 'secure-context') this.#setSecureContext(message.listenerId, message.tls);
+  }
+
+  /** engine.setSecureContext(): the listener's new connections get the new credentials. */
+  #setSecureContext(listenerId: number, settings: TlsSettings): void {
+    const listener = this.#listeners.get(listenerId)?.listener;
+    try {
+      if (listener?.transport !== 'stream' || listener.setSecureContext === undefined)
+        throw new Error(`listener ${listenerId} serves no TLS in shard ${this.#init.shardId}`);
+      listener.setSecureContext(settings);
+      this.#post({ type: 'secure-context-set', listenerId });
+    } catch (error) {
+      this.#post({ type: 'secure-context-failed', listenerId, error: serializeError(error) });
+    }
   }
 
   /** balance 'kernel': this shard listens on its own SO_REUSEPORT socket and accepts for itself. */
@@ -434,10 +490,13 @@ export class Shard {
     }
     try {
       const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
-      const server = net.createServer({ allowHalfOpen: listener.allowHalfOpen }, (socket) => {
-        this.#count(COUNTER_ACCEPTED);
-        this.#serve(socket, registered, listener);
-      });
+      const server = net.createServer(
+        { allowHalfOpen: listener.allowHalfOpen, pauseOnConnect: listener.peeksFirst === true },
+        (socket) => {
+          this.#count(COUNTER_ACCEPTED);
+          this.#serve(socket, registered, listener);
+        },
+      );
       if (address.maxConnections > 0) {
         server.maxConnections = address.maxConnections;
         server.on('drop', () => this.#count(COUNTER_KERNEL_REFUSED));
@@ -520,6 +579,7 @@ export class Shard {
     for (const socket of this.#sockets) socket.destroy();
     await Promise.all(closed);
     for (const { listener } of registered) listener.close?.();
+    this.#services.tls?.peek.close();
     this.#post({ type: 'drained', destroyed });
     this.#port.close();
   }
