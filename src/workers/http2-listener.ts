@@ -18,7 +18,7 @@ import type { ListenerKindModule, ListenerSetup, ShardServices, StreamListener }
 type Http2AnyServer = http2.Http2Server | http2.Http2SecureServer;
 type AnyResponse = http2.Http2ServerResponse | ServerResponse;
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 
 /**
  * `engine.http2()`: node:http2 in each shard, over TLS with ALPN (a pair of secure servers, one per
@@ -45,6 +45,8 @@ class Http2Listener implements StreamListener {
   readonly #listenerId: number;
   readonly #settings: Http2Settings;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  /** Streams this side reset (a failed handler): not the client's resets. */
+  readonly #resetHere = new WeakSet<http2.Http2Stream>();
   /** The response whose handler is running synchronously right now (see HttpListener). */
   #inFlight: AnyResponse | undefined;
 
@@ -124,8 +126,10 @@ class Http2Listener implements StreamListener {
     let resets = 0;
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
       stream.on('error', () => {});
-      // 'aborted': the client reset the stream before this side ended it.
-      stream.once('aborted', () => {
+      // A stream closed by an RST_STREAM this side did not send (#resetHere marks those): the client
+      // reset it. Counted whether or not the handler had answered: a flood's requests are answered at once.
+      stream.once('close', () => {
+        if (stream.rstCode === NGHTTP2_NO_ERROR || this.#resetHere.has(stream)) return;
         const now = performance.now();
         if (now - windowStart > resetWindowMs) {
           windowStart = now;
@@ -176,7 +180,7 @@ class Http2Listener implements StreamListener {
 
   #requestFailed(response: AnyResponse, error: unknown): void {
     if (response.headersSent) {
-      if ('stream' in response) response.stream.close(NGHTTP2_INTERNAL_ERROR);
+      if ('stream' in response) this.#reset(response.stream);
       else response.socket?.destroy();
     } else {
       response.writeHead(500, { 'content-type': 'text/plain' });
@@ -186,8 +190,14 @@ class Http2Listener implements StreamListener {
   }
 
   #streamFailed(stream: http2.ServerHttp2Stream, error: unknown): void {
-    if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    this.#reset(stream);
     this.#shard.reportHandlerError(this.#listenerId, error);
+  }
+
+  #reset(stream: http2.Http2Stream): void {
+    if (stream.destroyed) return;
+    this.#resetHere.add(stream);
+    stream.close(NGHTTP2_INTERNAL_ERROR);
   }
 
   /** GOAWAY to every session: clients finish their streams and open no new ones here. */
