@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** TCP states as /proc/net/tcp writes them (hex). */
 export const TCP_CLOSE_WAIT = '08';
-const TCP_LISTEN = '0A';
+export const TCP_LISTEN = '0A';
 
 /**
  * The TCP sockets whose local port is `port` (IPv4 and IPv6), from /proc/net/tcp{,6}: their state and
