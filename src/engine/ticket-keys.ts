@@ -13,8 +13,8 @@ import {
  * made here, in the coordinator, and rotated every `rotationMs`: the new keys make every ticket from then
  * on, the previous ones still open tickets for one more period, then they are gone. Shards pick up a
  * rotation at their next TLS connection (one shared-memory load each), so no shard restarts and no message
- * is sent. node:cluster gives each worker its own random keys instead, so a returning client resumes only
- * if it lands on the worker that made its ticket.
+ * is sent. (node:cluster shares the first worker's keys with the others through its primary, but never
+ * rotates them: setTicketKeys in every worker would end every ticket at once.)
  */
 export class TicketKeyRing {
   readonly buffer = new SharedArrayBuffer(TICKET_KEYS_BYTES);
