@@ -341,6 +341,26 @@ static bool may_take(poller *p) {
   return false;
 }
 
+/*
+ * After a batch of `count` results that stopped on `err` (0: the batch filled, EAGAIN: drained): hands the
+ * batch to JS, then says whether to take another. False if JS could not run (the thread is terminating:
+ * the batch is lost, and polling pauses), if the callback stopped or paused us, or on an error, which
+ * pauses and is delivered as -errno.
+ */
+static bool finish_batch(poller *p, int count, int err) {
+  if (count > 0 && !deliver(p, count)) {
+    pause_poller(p);
+    return false;
+  }
+  if (p->state != POLLING || err == EAGAIN) return false;
+  if (err != 0) {
+    pause_poller(p);
+    deliver(p, -err);
+    return false;
+  }
+  return true;
+}
+
 /* The data pointer is re-read each batch: JS could have transferred (detached) a plain ArrayBuffer. */
 static bool array_view(poller *p, int index, void **data, size_t *length) {
   napi_value array;
@@ -394,24 +414,33 @@ static napi_value start_poller(napi_env env, poller *p, napi_finalize finalize, 
   return handle;
 }
 
-static poller *poller_argument(napi_env env, napi_callback_info info, const napi_type_tag *tag,
-                               const char *expected) {
-  size_t argc = 1;
-  napi_value arg;
+/* The poller behind a JS handle, checked against `tag`; NULL with an exception pending otherwise. */
+static poller *tagged_poller(napi_env env, napi_value value, const napi_type_tag *tag, const char *expected) {
   napi_valuetype type;
   bool tagged = false;
   void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || napi_typeof(env, arg, &type) != napi_ok) {
+  if (napi_typeof(env, value, &type) != napi_ok) {
     ss_throw_last_napi_error(env);
     return NULL;
   }
-  if (type == napi_external) napi_check_object_type_tag(env, arg, tag, &tagged);
+  if (type == napi_external) napi_check_object_type_tag(env, value, tag, &tagged);
   if (!tagged) {
     throw_type(env, "handle", expected);
     return NULL;
   }
-  napi_get_value_external(env, arg, &data);
+  napi_get_value_external(env, value, &data);
   return data;
+}
+
+static poller *poller_argument(napi_env env, napi_callback_info info, const napi_type_tag *tag,
+                               const char *expected) {
+  size_t argc = 1;
+  napi_value arg;
+  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return NULL;
+  }
+  return tagged_poller(env, arg, tag, expected);
 }
 
 static void stop_poller(poller *p) {
@@ -623,18 +652,7 @@ static bool udp_recv_batch(udp_batch *u) {
   if (!may_take(p)) return false;
   int err = ss_udp_recv_batch(u->receiver, p->fd, slab, u->max_datagram, meta, &count);
   /* Terminated from another thread since the check: this one batch is lost, so just stop. */
-  if (count > 0 && !deliver(p, count)) {
-    pause_poller(p);
-    return false;
-  }
-  /* The callback may have stopped or paused us. */
-  if (p->state != POLLING || err == EAGAIN) return false;
-  if (err != 0) {
-    pause_poller(p);
-    deliver(p, -err);
-    return false;
-  }
-  return true;
+  return finish_batch(p, count, err);
 }
 
 /*
@@ -1113,17 +1131,7 @@ static bool header_batch(header_poller *h) {
   int count = 0;
   int err = ss_header_reader_poll(h->reader, data, length / SS_HEADER_WORDS, &count);
   /* Terminated since the check: the fds are owned by the thread's sockets (shard) or it is going away. */
-  if (count > 0 && !deliver(p, count)) {
-    pause_poller(p);
-    return false;
-  }
-  if (p->state != POLLING || err == EAGAIN) return false;
-  if (err != 0) {
-    pause_poller(p);
-    deliver(p, -err);
-    return false;
-  }
-  return true;
+  return finish_batch(p, count, err);
 }
 
 static void on_headers_ready(uv_poll_t *poll, int status, int events) {
@@ -1225,20 +1233,7 @@ static napi_value js_start_header_reader(napi_env env, napi_callback_info info) 
 }
 
 static header_poller *header_poller_argument(napi_env env, napi_value value) {
-  napi_valuetype type;
-  bool tagged = false;
-  void *data = NULL;
-  if (napi_typeof(env, value, &type) != napi_ok) {
-    ss_throw_last_napi_error(env);
-    return NULL;
-  }
-  if (type == napi_external) napi_check_object_type_tag(env, value, &header_reader_tag, &tagged);
-  if (!tagged) {
-    throw_type(env, "handle", "a handle returned by startHeaderReader");
-    return NULL;
-  }
-  napi_get_value_external(env, value, &data);
-  return data;
+  return (header_poller *)tagged_poller(env, value, &header_reader_tag, "a handle returned by startHeaderReader");
 }
 
 /* addHeaderFd(handle, fd): HEADER_PENDING, or HEADER_REFUSED / HEADER_CLOSED (not added). */

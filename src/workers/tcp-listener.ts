@@ -3,8 +3,11 @@ import type { ShardContext, TcpHandler } from '../handler.js';
 import { isPromise } from './is-promise.js';
 import type { ListenerKindModule, ListenerSetup, StreamListener } from './served-listener.js';
 
-/** `engine.tcp()`: each connection goes to the handler's `connection(socket, context)`. */
-class TcpListener implements StreamListener {
+/**
+ * `engine.tcp()`: each connection goes to the handler's `connection(socket, context)`. (`engine.tls()` gives
+ * it the TLS socket once the handshake is done: tls-listener.ts.)
+ */
+export class TcpListener implements StreamListener {
   readonly transport = 'stream';
   readonly allowHalfOpen = false;
   readonly #handler: TcpHandler;
