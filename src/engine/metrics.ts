@@ -34,6 +34,11 @@ const SHARD_METRICS = [
   ['httpTimeouts', 'counter', 'HTTP 408s for slow headers or requests'],
   ['httpBadRequests', 'counter', 'HTTP 400/431s for malformed requests'],
   ['kernelRefused', 'counter', "Connections over the per-shard cap (balance 'kernel')"],
+  ['tlsHandshakes', 'counter', 'TLS handshakes completed'],
+  ['tlsResumed', 'counter', 'TLS handshakes that resumed a session (a ticket)'],
+  ['tlsErrors', 'counter', 'TLS handshakes that failed or timed out'],
+  ['h2Sessions', 'counter', 'HTTP/2 sessions started'],
+  ['h2SessionsCut', 'counter', 'HTTP/2 sessions ended for a protocol error or abuse'],
   ['restarts', 'counter', 'Times the shard was restarted'],
   ['connectionsLost', 'counter', 'Connections open on the shard when it died'],
   ['shardMessagesOut', 'counter', 'sendToShard messages sent'],
@@ -47,6 +52,16 @@ const LISTENER_METRICS = [
   ['refusedShardsFull', 'Connections refused: every shard at maxConnectionsPerShard'],
   ['refusedPerAddress', 'Connections refused by maxConnectionsPerAddress'],
   ['acceptErrors', 'Accepts that failed (EMFILE and the like), each pausing accepting for 100 ms'],
+] as const;
+
+const PROXY_METRICS = [
+  ['read', 'PROXY protocol headers read'],
+  ['refused', 'PROXY protocol connections from a source outside proxyProtocol.from'],
+  ['missing', 'PROXY protocol connections that sent no header'],
+  ['malformed', 'PROXY protocol headers the spec does not allow'],
+  ['oversized', 'PROXY protocol headers over the size limit'],
+  ['truncated', 'PROXY protocol connections closed before a whole header'],
+  ['timedOut', 'PROXY protocol headers not complete in time'],
 ] as const;
 
 const UDP_METRICS = [
@@ -108,6 +123,17 @@ export function renderMetrics(stats: EngineStats): string {
       type: 'counter',
       samples: stats.listeners.map(
         (l) => [`listener="${l.id}",kind="${l.kind}",port="${l.port}"`, l[key]] as const,
+      ),
+    });
+  }
+  const proxied = stats.listeners.filter((l) => l.proxy !== undefined);
+  for (const [key, help] of PROXY_METRICS) {
+    metrics.push({
+      name: `sockshard_listener_proxy_${snake(key)}_total`,
+      help,
+      type: 'counter',
+      samples: proxied.map(
+        (l) => [`listener="${l.id}",kind="${l.kind}",port="${l.port}"`, l.proxy![key]] as const,
       ),
     });
   }

@@ -34,7 +34,7 @@ describe('Prometheus endpoint', () => {
     expect(text).toMatch(/sockshard_udp_datagrams_in_total\{listener="1",port="\d+"\} 0/);
     // Every non-comment line is `name{labels} number`.
     for (const line of text.trim().split('\n')) {
-      if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?$/);
+      if (!line.startsWith('#')) expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?\d+(\.\d+)?$/);
     }
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
   });
