@@ -7,7 +7,7 @@ import { useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const certificate = selfSignedCertificate('localhost');
+const certificate = await selfSignedCertificate('localhost');
 
 interface Who {
   readonly shard: number;

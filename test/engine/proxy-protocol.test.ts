@@ -4,14 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type EngineOptions, type ProxyProtocolOptions } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
 import { startHaproxy } from '../helpers/haproxy.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const certificate = selfSignedCertificate('localhost');
+const certificate = await selfSignedCertificate('localhost');
 /** The balancer connects from here (all of 127.0.0.0/8 is loopback on Linux); clients from elsewhere. */
 const BALANCER = '127.0.0.2';
 const CLIENT = '127.0.0.3';
+const withHaproxy = testWith(await requirement('haproxy'));
 
 interface Who {
   readonly shard: number;
@@ -101,24 +103,27 @@ describe('PROXY protocol behind HAProxy', () => {
     ['http', 'send-proxy-v2'],
     ['https', 'send-proxy'],
   ] as const) {
-    it(`${kind} with ${version}: the handler sees the client's address, not the balancer's`, async () => {
-      const { engine, port } = await proxied(kind);
-      const haproxy = await startHaproxy(port, BALANCER, version);
-      defer(() => haproxy.stop());
-      const answers = [];
-      for (let i = 0; i < 4; i++) answers.push(await whoami(haproxy.port, CLIENT, kind === 'https'));
-      for (const { who, localPort } of answers) {
-        expect(who.remoteAddress).toBe(CLIENT);
-        expect(who.remotePort).toBe(localPort);
-      }
-      expect(new Set(answers.map(({ who }) => who.shard))).toEqual(new Set([0, 1]));
-      expect(engine.stats().listeners[0]!.proxy).toMatchObject({
-        read: 4,
-        refused: 0,
-        missing: 0,
-        timedOut: 0,
-      });
-    });
+    withHaproxy(
+      `${kind} with ${version}: the handler sees the client's address, not the balancer's`,
+      async () => {
+        const { engine, port } = await proxied(kind);
+        const haproxy = await startHaproxy(port, BALANCER, version);
+        defer(() => haproxy.stop());
+        const answers = [];
+        for (let i = 0; i < 4; i++) answers.push(await whoami(haproxy.port, CLIENT, kind === 'https'));
+        for (const { who, localPort } of answers) {
+          expect(who.remoteAddress).toBe(CLIENT);
+          expect(who.remotePort).toBe(localPort);
+        }
+        expect(new Set(answers.map(({ who }) => who.shard))).toEqual(new Set([0, 1]));
+        expect(engine.stats().listeners[0]!.proxy).toMatchObject({
+          read: 4,
+          refused: 0,
+          missing: 0,
+          timedOut: 0,
+        });
+      },
+    );
   }
 });
 

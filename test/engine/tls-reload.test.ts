@@ -12,8 +12,8 @@ import { useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const before = selfSignedCertificate('before.test');
-const after = selfSignedCertificate('after.test');
+const before = await selfSignedCertificate('before.test');
+const after = await selfSignedCertificate('after.test');
 
 /** One TLS connection to the tls-shard fixture: the certificate's CN, or the error that ended it. */
 function subjectOf(port: number): Promise<string> {

@@ -6,7 +6,7 @@ import { closed, useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const certificate = selfSignedCertificate('localhost');
+const certificate = await selfSignedCertificate('localhost');
 
 /** Sends `line` over a TLS connection (resuming `session` if given); the answer and the session to keep. */
 async function say(

@@ -3,15 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createEngine, type Engine } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
+import { requirement, testWith } from '../helpers/requirements.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const certificate = selfSignedCertificate('localhost');
+const certificate = await selfSignedCertificate('localhost');
 const run = promisify(execFile);
+const withOpenssl = testWith(await requirement('openssl'));
 
 /**
  * Runs `openssl s_client` (stdin closed at once, and -ign_eof, so it reads until the server closes, TLS 1.3
@@ -54,46 +56,52 @@ function resumedPerShard(engine: Engine): number[] {
 }
 
 describe('session resumption across shards', () => {
-  it('openssl s_client -reconnect (TLS 1.2): every reconnect resumed, on both shards', async () => {
+  withOpenssl('openssl s_client -reconnect (TLS 1.2): every reconnect resumed, on both shards', async () => {
     const { engine, port } = await twoShards();
     // One full handshake, then five reconnects with its session; round-robin puts them on 1, 0, 1, 0, 1.
     expect(await sClient(port, ['-tls1_2', '-reconnect'])).toEqual(['New', ...Array(5).fill('Reused')]);
     expect(resumedPerShard(engine)).toEqual([2, 3]);
   });
 
-  it('openssl s_client -sess_out / -sess_in (TLS 1.3): the ticket from one shard resumes on both', async () => {
-    // s_client's -reconnect takes the TLS 1.3 session before the server's tickets arrive, so it never
-    // resumes 1.3 against any server (node:tls alone included); a saved session does.
-    const { engine, port } = await twoShards();
-    const dir = mkdtempSync(join(tmpdir(), 'sockshard-sess-'));
-    defer(() => rmSync(dir, { recursive: true, force: true }));
-    const session = join(dir, 'session.pem');
-    expect(await sClient(port, ['-tls1_3', '-sess_out', session])).toEqual(['New']);
-    for (let i = 0; i < 4; i++)
-      expect(await sClient(port, ['-tls1_3', '-sess_in', session])).toEqual(['Reused']);
-    expect(resumedPerShard(engine)).toEqual([2, 2]);
-  });
-
-  for (const version of ['-tls1_2', '-tls1_3']) {
-    it(`after a ticket-key rotation old tickets resume for one period, then not (${version})`, async () => {
+  withOpenssl(
+    'openssl s_client -sess_out / -sess_in (TLS 1.3): the ticket from one shard resumes on both',
+    async () => {
+      // s_client's -reconnect takes the TLS 1.3 session before the server's tickets arrive, so it never
+      // resumes 1.3 against any server (node:tls alone included); a saved session does.
       const { engine, port } = await twoShards();
       const dir = mkdtempSync(join(tmpdir(), 'sockshard-sess-'));
       defer(() => rmSync(dir, { recursive: true, force: true }));
       const session = join(dir, 'session.pem');
-      expect(await sClient(port, [version, '-sess_out', session])).toEqual(['New']);
-      engine.rotateTicketKeys();
-      // Both shards: each picks the server holding the previous keys from the ticket's key name.
-      expect(await sClient(port, [version, '-sess_in', session])).toEqual(['Reused']);
-      expect(await sClient(port, [version, '-sess_in', session])).toEqual(['Reused']);
-      engine.rotateTicketKeys();
-      expect(await sClient(port, [version, '-sess_in', session])).toEqual(['New']);
-      expect(await sClient(port, [version, '-sess_in', session])).toEqual(['New']);
-      const { total } = engine.stats();
-      expect(total).toMatchObject({ tlsHandshakes: 5, tlsResumed: 2, tlsErrors: 0 });
-    });
+      expect(await sClient(port, ['-tls1_3', '-sess_out', session])).toEqual(['New']);
+      for (let i = 0; i < 4; i++)
+        expect(await sClient(port, ['-tls1_3', '-sess_in', session])).toEqual(['Reused']);
+      expect(resumedPerShard(engine)).toEqual([2, 2]);
+    },
+  );
+
+  for (const version of ['-tls1_2', '-tls1_3']) {
+    withOpenssl(
+      `after a ticket-key rotation old tickets resume for one period, then not (${version})`,
+      async () => {
+        const { engine, port } = await twoShards();
+        const dir = mkdtempSync(join(tmpdir(), 'sockshard-sess-'));
+        defer(() => rmSync(dir, { recursive: true, force: true }));
+        const session = join(dir, 'session.pem');
+        expect(await sClient(port, [version, '-sess_out', session])).toEqual(['New']);
+        engine.rotateTicketKeys();
+        // Both shards: each picks the server holding the previous keys from the ticket's key name.
+        expect(await sClient(port, [version, '-sess_in', session])).toEqual(['Reused']);
+        expect(await sClient(port, [version, '-sess_in', session])).toEqual(['Reused']);
+        engine.rotateTicketKeys();
+        expect(await sClient(port, [version, '-sess_in', session])).toEqual(['New']);
+        expect(await sClient(port, [version, '-sess_in', session])).toEqual(['New']);
+        const { total } = engine.stats();
+        expect(total).toMatchObject({ tlsHandshakes: 5, tlsResumed: 2, tlsErrors: 0 });
+      },
+    );
   }
 
-  it('rotates the keys on its own schedule', async () => {
+  withOpenssl('rotates the keys on its own schedule', async () => {
     const engine = createEngine({ shards: 2, sessionTickets: { rotationMs: 1_000 } }).tls({
       port: 0,
       handler: fixtureHandler('tls-shard.ts'),

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,10 @@ import { useTeardown } from '../helpers/sockets.js';
 import { encryptedKey, selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const main = selfSignedCertificate('localhost');
-const api = selfSignedCertificate('api.example.test');
-const wildcard = selfSignedCertificate('*.apps.example.test');
+const main = await selfSignedCertificate('localhost');
+const api = await selfSignedCertificate('api.example.test');
+const wildcard = await selfSignedCertificate('*.apps.example.test');
+const other = await selfSignedCertificate('other');
 
 interface Answer {
   readonly shard: number;
@@ -103,9 +104,10 @@ describe('engine.tls()', () => {
   });
 
   it('reads the key and certificate from paths and file URLs, with a passphrase', async () => {
-    const dir = join(tmpdir(), `sockshard-tls-${process.pid}`);
-    const keyPath = `${dir}-key.pem`;
-    const certPath = `${dir}-cert.pem`;
+    const dir = mkdtempSync(join(tmpdir(), 'sockshard-tls-'));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
+    const keyPath = join(dir, 'key.pem');
+    const certPath = join(dir, 'cert.pem');
     writeFileSync(keyPath, encryptedKey(main.key, 'open sesame'));
     writeFileSync(certPath, main.cert);
     const engine = createEngine({ shards: 1 }).tls({
@@ -154,7 +156,6 @@ describe('engine.tls()', () => {
 });
 
 describe('TLS credentials that cannot work fail the listener before start(), naming the option', () => {
-  const other = selfSignedCertificate('other');
   const cases: [string, Record<string, unknown>, string, string][] = [
     // A string that is not PEM text is a path.
     ['a key that is no PEM', { key: 'not a key at all', cert: main.cert }, 'tls.key', 'ERR_TLS_CREDENTIALS'],

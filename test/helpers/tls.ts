@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { generate } from 'selfsigned';
 
 /** A PEM key and its self-signed certificate. */
 export interface Certificate {
@@ -10,42 +7,24 @@ export interface Certificate {
   readonly cert: string;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * A self-signed EC P-256 certificate for `names` (the first is the subject's CN, all are DNS names in its
- * subjectAltName), made by the `openssl` command, valid for two days.
+ * subjectAltName), valid from a minute ago for two days. Made in this process (the `selfsigned` package over
+ * WebCrypto), so TLS tests need no `openssl` command; only those that run `openssl s_client` do.
  */
-export function selfSignedCertificate(...names: string[]): Certificate {
-  const dir = mkdtempSync(join(tmpdir(), 'sockshard-cert-'));
-  try {
-    const keyPath = join(dir, 'key.pem');
-    const certPath = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyPath,
-        '-out',
-        certPath,
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${names[0]}`,
-        '-addext',
-        `subjectAltName=${names.map((name) => `DNS:${name}`).join(',')}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export async function selfSignedCertificate(...names: string[]): Promise<Certificate> {
+  const now = Date.now();
+  const pems = await generate([{ name: 'commonName', value: names[0]! }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now - 60_000),
+    notAfterDate: new Date(now + 2 * DAY_MS),
+    extensions: [{ name: 'subjectAltName', altNames: names.map((value) => ({ type: 2, value })) }],
+  });
+  return { key: pems.private, cert: pems.cert };
 }
 
 /** The key encrypted with `passphrase` (PKCS#8, AES-256-CBC), by Node's crypto. */

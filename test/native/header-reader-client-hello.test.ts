@@ -25,7 +25,7 @@ import { closed, destroy, useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 const defer = useTeardown();
-const certificate = selfSignedCertificate('localhost');
+const certificate = await selfSignedCertificate('localhost');
 
 interface Peeked {
   readonly status: number;
