@@ -20,7 +20,11 @@ export interface Http2Tuning {
   readonly maxResetsPerWindow?: number;
   /** Default 1000. */
   readonly resetWindowMs?: number;
-  /** A session with no frames for this long is closed and counted as an idle timeout. Default 120000; 0: never. */
+  /**
+   * A session whose connection carried no byte either way for this long is closed and counted as an idle
+   * timeout; a sweep checks four times per period, so it ends between 1 and 1.25 times this after its
+   * last traffic. Default 120000; 0: never.
+   */
   readonly sessionIdleTimeoutMs?: number;
 }
 

@@ -99,6 +99,29 @@ describe('engine.http2()', () => {
     expect(engine.stats().total).toMatchObject({ h2Sessions: 1, h2Streams: 50, tlsHandshakes: 0 });
   });
 
+  it('ends a session with no traffic for sessionIdleTimeoutMs and counts it, and never one with traffic', async () => {
+    const timeoutMs = 600;
+    const { engine, port } = await started({ cleartext: true, sessionIdleTimeoutMs: timeoutMs }, 1);
+    const client = session(`http://127.0.0.1:${port}`);
+    const closed = new Promise<number>((resolve) => client.once('close', () => resolve(performance.now())));
+    await get(client, '/first');
+    // PING frames only, a third of the timeout apart, for three timeouts: traffic, so never idle.
+    await new Promise<void>((resolve) => {
+      let pings = 0;
+      const timer = setInterval(() => {
+        if (!client.closed) client.ping(() => {});
+        if (++pings < 9 && !client.closed) return;
+        clearInterval(timer);
+        resolve();
+      }, timeoutMs / 3);
+    });
+    expect(client.closed).toBe(false);
+    expect(engine.stats().total.idleTimeouts).toBe(0);
+    const lastTraffic = performance.now();
+    expect((await closed) - lastTraffic).toBeGreaterThanOrEqual(timeoutMs - 50);
+    await expect.poll(() => engine.stats().total.idleTimeouts).toBe(1);
+  });
+
   it('refuses cleartext with allowHTTP1, naming the option', () => {
     expect(() =>
       createEngine({ shards: 1 }).http2({
