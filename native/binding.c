@@ -1236,16 +1236,27 @@ static header_poller *header_poller_argument(napi_env env, napi_value value) {
   return (header_poller *)tagged_poller(env, value, &header_reader_tag, "a handle returned by startHeaderReader");
 }
 
-/* addHeaderFd(handle, fd): HEADER_PENDING, or HEADER_REFUSED / HEADER_CLOSED (not added). */
+/* addHeaderFd(handle, fd, record): HEADER_PENDING (added), or the result, also written to `record`. */
 static napi_value js_add_header_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   int fd, status;
+  size_t length = 0;
+  void *record = NULL;
+  napi_typedarray_type type;
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   header_poller *h = header_poller_argument(env, argv[0]);
-  if (h == NULL || !fd_argument(env, argv[1], &fd)) return NULL;
+  if (h == NULL || !fd_argument(env, argv[1], &fd) ||
+      !typed_array_argument(env, argv[2], napi_int32_array, "record", "an Int32Array", &length)) {
+    return NULL;
+  }
+  if (length < SS_HEADER_WORDS) {
+    throw_range(env, "record", "an Int32Array of at least one record (HEADER_WORDS)");
+    return NULL;
+  }
+  CALL(env, napi_get_typedarray_info(env, argv[2], &type, &length, &record, NULL, NULL));
   if (h->base.state == CLOSING) return ss_throw_errno(env, EBADF, "epoll_ctl", &(ss_error_context){NULL, -1, fd});
-  int err = ss_header_reader_add(h->reader, fd, &status);
+  int err = ss_header_reader_add(h->reader, fd, record, &status);
   if (err != 0) return ss_throw_errno(env, err, "epoll_ctl", &(ss_error_context){NULL, -1, fd});
   CALL(env, napi_create_int32(env, status, &result));
   return result;

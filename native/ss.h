@@ -152,9 +152,11 @@ void ss_header_reader_close(ss_header_reader *r);
 void ss_header_reader_free(ss_header_reader *r);
 /* The epoll fd to poll for readiness. */
 int ss_header_reader_fd(const ss_header_reader *r);
-/* Adds `fd`: *status is SS_HEADER_PENDING, or (PROXY, not added) SS_HEADER_REFUSED for a source not in the
- * allowlist, SS_HEADER_CLOSED for a peer already gone. Returns 0 or an errno (epoll_ctl). */
-int ss_header_reader_add(ss_header_reader *r, int fd, int *status);
+/* Adds `fd`, unless its result is known at once: what it has already queued is examined first, and a
+ * whole header (or a failure) is written to `record` and returned as `*status` without adding it. Else
+ * *status is SS_HEADER_PENDING and the fd waits in the set. (PROXY, not added: SS_HEADER_REFUSED for a
+ * source not in the allowlist, SS_HEADER_CLOSED for a peer already gone.) Returns 0 or an errno. */
+int ss_header_reader_add(ss_header_reader *r, int fd, int32_t *record, int *status);
 int ss_header_reader_remove(ss_header_reader *r, int fd);
 /* Up to `records` results into `out`; returns 0 when more may be ready, EAGAIN when drained, or an errno. */
 int ss_header_reader_poll(ss_header_reader *r, int32_t *out, size_t records, int *count);

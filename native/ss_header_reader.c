@@ -115,25 +115,6 @@ static int allowed(const ss_header_reader *r, const struct sockaddr_storage *add
   return 0;
 }
 
-int ss_header_reader_add(ss_header_reader *r, int fd, int *status) {
-  *status = SS_HEADER_PENDING;
-  if (r->mode == SS_READ_PROXY) {
-    struct sockaddr_storage addr;
-    /* A peer that reset before we looked (ENOTCONN) is gone: closed, not an error of ours. */
-    if (peer_address(fd, &addr) != 0) {
-      *status = SS_HEADER_CLOSED;
-      return 0;
-    }
-    if (!allowed(r, &addr)) {
-      *status = SS_HEADER_REFUSED;
-      return 0;
-    }
-  }
-  /* If bytes are already queued, epoll reports the fd at once, edge-triggered or not. */
-  struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = fd};
-  return epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &event) == 0 ? 0 : errno;
-}
-
 int ss_header_reader_remove(ss_header_reader *r, int fd) {
   return epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : errno;
 }
@@ -258,6 +239,36 @@ static int examine(ss_header_reader *r, int fd, int32_t *record) {
     return 1;
   }
   return r->mode == SS_READ_PROXY ? read_proxy(r, fd, peeked, record) : peek_client_hello(r, peeked, record);
+}
+
+/*
+ * Most clients send their first bytes with the connection (a balancer its PROXY header, a TLS client its
+ * ClientHello), so they are usually queued by the time the fd is added: examining them at once saves the
+ * epoll_ctl ADD and DEL, an epoll_wait and a callback per connection. Only an fd with no whole header yet
+ * joins the set; if its bytes come between the peek and the ADD, epoll reports them at once.
+ */
+int ss_header_reader_add(ss_header_reader *r, int fd, int32_t *record, int *status) {
+  memset(record, 0, SS_HEADER_WORDS * sizeof *record);
+  record[SS_HEADER_FD] = fd;
+  if (r->mode == SS_READ_PROXY) {
+    struct sockaddr_storage addr;
+    /* A peer that reset before we looked (ENOTCONN) is gone: closed, not an error of ours. */
+    if (peer_address(fd, &addr) != 0) {
+      record[SS_HEADER_STATUS] = *status = SS_HEADER_CLOSED;
+      return 0;
+    }
+    if (!allowed(r, &addr)) {
+      record[SS_HEADER_STATUS] = *status = SS_HEADER_REFUSED;
+      return 0;
+    }
+  }
+  if (examine(r, fd, record)) {
+    *status = record[SS_HEADER_STATUS];
+    return 0;
+  }
+  *status = SS_HEADER_PENDING;
+  struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = fd};
+  return epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &event) == 0 ? 0 : errno;
 }
 
 int ss_header_reader_poll(ss_header_reader *r, int32_t *out, size_t records, int *count) {

@@ -128,8 +128,10 @@ export class Acceptor {
     this.accepted += count;
     const proxy = this.proxy;
     if (proxy !== undefined) {
-      // The client's address is in the header: balance once it is read (#onProxied).
+      // The client's address is in the header: balance once it is read (#onProxied), which for a header
+      // already queued is now, in add().
       for (let i = 0; i < count; i++) proxy.add(out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!);
+      this.#flushAll();
       return;
     }
     const shards = this.#shards;

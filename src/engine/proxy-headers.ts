@@ -12,6 +12,7 @@ import {
   HEADER_MISSING,
   HEADER_OK,
   HEADER_OVERSIZED,
+  HEADER_PENDING,
   HEADER_PORT,
   HEADER_READ_PROXY,
   HEADER_REFUSED,
@@ -53,6 +54,8 @@ export class ProxyHeaders {
   #timedOut = 0;
   readonly #config: ResolvedProxyProtocol;
   readonly #out = new Int32Array(BATCH * HEADER_WORDS);
+  /** The result of a header that was queued when its fd was added (addHeaderFd reads it at once). */
+  readonly #now = new Int32Array(HEADER_WORDS);
   readonly #reader: HeaderReaderHandle;
   /** Waiting fds and their deadlines, oldest first (one timeout for all, so insertion order is deadline order). */
   readonly #deadlines = new Map<number, number>();
@@ -77,13 +80,13 @@ export class ProxyHeaders {
     );
   }
 
-  /** An accepted connection: refused at once if its source is not allowed, else it waits for its header. */
+  /**
+   * An accepted connection: refused at once if its source is not allowed; its header read at once if it
+   * is queued already (the caller flushes the handoffs after its batch); else it waits for its header.
+   */
   add(fd: number): void {
-    const status = addHeaderFd(this.#reader, fd);
-    if (status !== 0) {
-      close(fd);
-      if (status === HEADER_REFUSED) this.#refused++;
-      else this.#truncated++;
+    if (addHeaderFd(this.#reader, fd, this.#now) !== HEADER_PENDING) {
+      this.#result(this.#now, 0);
       return;
     }
     this.#deadlines.set(fd, performance.now() + this.#config.timeoutMs);
@@ -91,34 +94,39 @@ export class ProxyHeaders {
   }
 
   readonly #onResults = (count: number): void => {
-    const out = this.#out;
     for (let i = 0; i < count; i++) {
       const record = i * HEADER_WORDS;
-      const fd = out[record + HEADER_FD]!;
-      this.#deadlines.delete(fd);
-      const status = out[record + HEADER_STATUS];
-      if (status === HEADER_OK || status === HEADER_LOCAL) {
-        this.#read++;
-        const words = record + HEADER_ADDRESS;
-        this.#onHeader({
-          fd,
-          hash: out[record + HEADER_HASH]!,
-          address: {
-            family: out[record + HEADER_FAMILY] === 6 ? 6 : 4,
-            words: [out[words]!, out[words + 1]!, out[words + 2]!, out[words + 3]!],
-          },
-          port: out[record + HEADER_PORT]!,
-        });
-        continue;
-      }
-      close(fd);
-      if (status === HEADER_MISSING) this.#missing++;
-      else if (status === HEADER_MALFORMED) this.#malformed++;
-      else if (status === HEADER_OVERSIZED) this.#oversized++;
-      else if (status === HEADER_CLOSED) this.#truncated++;
+      this.#deadlines.delete(this.#out[record + HEADER_FD]!);
+      this.#result(this.#out, record);
     }
     this.#onBatchDone();
   };
+
+  /** A header read (the connection goes on to the balancer), or a connection closed and counted. */
+  #result(out: Int32Array, record: number): void {
+    const fd = out[record + HEADER_FD]!;
+    const status = out[record + HEADER_STATUS];
+    if (status === HEADER_OK || status === HEADER_LOCAL) {
+      this.#read++;
+      const words = record + HEADER_ADDRESS;
+      this.#onHeader({
+        fd,
+        hash: out[record + HEADER_HASH]!,
+        address: {
+          family: out[record + HEADER_FAMILY] === 6 ? 6 : 4,
+          words: [out[words]!, out[words + 1]!, out[words + 2]!, out[words + 3]!],
+        },
+        port: out[record + HEADER_PORT]!,
+      });
+      return;
+    }
+    close(fd);
+    if (status === HEADER_REFUSED) this.#refused++;
+    else if (status === HEADER_MISSING) this.#missing++;
+    else if (status === HEADER_MALFORMED) this.#malformed++;
+    else if (status === HEADER_OVERSIZED) this.#oversized++;
+    else if (status === HEADER_CLOSED) this.#truncated++;
+  }
 
   /** Closes the connections whose header is late; wakes again for the next deadline. */
   readonly #expire = (): void => {

@@ -146,7 +146,7 @@ export const HEADER_ADDRESS = 4;
 export const HEADER_HASH = 8;
 export const HEADER_VERSION = 9;
 export const HEADER_ERRNO = 10;
-/** `addHeaderFd`: added, the result will come. */
+/** `addHeaderFd`: added, its result will come through the callback. */
 export const HEADER_PENDING = 0;
 /** A PROXY header was read (and consumed); the address is the client's. */
 export const HEADER_OK = 1;
@@ -388,7 +388,7 @@ export interface NativeBinding {
     out: Int32Array,
     callback: HeaderCallback,
   ): HeaderReaderHandle;
-  addHeaderFd(handle: HeaderReaderHandle, fd: number): number;
+  addHeaderFd(handle: HeaderReaderHandle, fd: number, record: Int32Array): number;
   removeHeaderFd(handle: HeaderReaderHandle, fd: number): void;
   stopHeaderReader(handle: HeaderReaderHandle): void;
 }
@@ -611,7 +611,9 @@ export function udpBatchError(
  *     else new net.Socket({ fd, readable: true, writable: true }); // the client's bytes follow
  *   }
  * });
- * if (addHeaderFd(reader, acceptedFd) !== HEADER_PENDING) close(acceptedFd);
+ * const now = new Int32Array(HEADER_WORDS);
+ * const status = addHeaderFd(reader, acceptedFd, now); // HEADER_PENDING: the callback will have it
+ * if (status !== HEADER_PENDING && status !== HEADER_OK) close(acceptedFd);
  * // later: stopHeaderReader(reader)
  * ```
  */
@@ -630,11 +632,14 @@ export function startHeaderReader(
 }
 
 /**
- * Adds an accepted fd to the reader: HEADER_PENDING (its result will come), or, for a PROXY reader and
- * without adding it, HEADER_REFUSED (a source outside the allowlist) or HEADER_CLOSED (the peer is gone).
+ * Adds an accepted fd to the reader. What it has already queued is examined first: if that settles it (a
+ * whole header, a ClientHello, a failure; and for a PROXY reader HEADER_REFUSED, a source outside the
+ * allowlist, or HEADER_CLOSED, a peer already gone), the result is written to `record` (one record,
+ * HEADER_WORDS words, as the callback's) and its status returned, and the fd is not added. Otherwise it
+ * returns HEADER_PENDING and the result will come through the callback.
  */
-export function addHeaderFd(handle: HeaderReaderHandle, fd: number): number {
-  return loadNative().addHeaderFd(handle, fd);
+export function addHeaderFd(handle: HeaderReaderHandle, fd: number, record: Int32Array): number {
+  return loadNative().addHeaderFd(handle, fd, record);
 }
 
 /** Stops waiting for `fd` (its deadline passed); the fd stays open and is the caller's to close. */

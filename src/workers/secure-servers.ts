@@ -10,7 +10,7 @@ import {
 } from '../protocol.js';
 import type { ClientHelloPeek } from './client-hello-peek.js';
 import type { ListenerSetup } from './served-listener.js';
-import { keyName, type TicketKeysView } from './ticket-keys-view.js';
+import { type KeyName, keyName, type TicketKeysView } from './ticket-keys-view.js';
 
 /** A TLS server of any kind: node:tls, node:https and node:http2's secure server all extend tls.Server. */
 export type SecureServer = tls.Server;
@@ -79,8 +79,8 @@ export class SecureServers {
   readonly #peek: ClientHelloPeek;
   readonly #slots: [Slot, Slot];
   #currentSlot = 0;
-  /** The hex name of the previous keys, while a server holds them. */
-  #previousName: string | undefined;
+  /** The name of the previous keys, while a server holds them. */
+  #previousName: KeyName | undefined;
 
   constructor(options: SecureServersOptions) {
     this.#settings = { current: options.settings };
@@ -132,9 +132,9 @@ export class SecureServers {
       return;
     }
     const other = this.#slots[1 - this.#currentSlot]!.server;
-    this.#peek.peek(socket, this.#settings.current.handshakeTimeoutMs || 120_000, (name) => {
+    this.#peek.peek(socket, this.#settings.current.handshakeTimeoutMs || 120_000, previous, (old) => {
       if (socket.destroyed) return;
-      (name === previous ? other : current).emit('connection', socket);
+      (old ? other : current).emit('connection', socket);
     });
   }
 

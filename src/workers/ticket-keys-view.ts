@@ -54,7 +54,10 @@ export class TicketKeysView {
   }
 }
 
+/** The name of a set of keys, as the peek compares it: their first 16 bytes (raw) as four Int32 words. */
+export type KeyName = Int32Array;
+
 /** The name a ticket carries of the keys that made it: their first 16 bytes. */
-export function keyName(keys: Buffer): string {
-  return keys.subarray(0, TICKET_KEY_NAME_BYTES).toString('hex');
+export function keyName(keys: Buffer): KeyName {
+  return new Int32Array(new Uint8Array(keys.subarray(0, TICKET_KEY_NAME_BYTES)).buffer);
 }

@@ -46,47 +46,62 @@ interface HeaderResult {
   readonly version: number;
 }
 
+/** The result record at `record` of `out`. */
+function resultOf(out: Int32Array, record: number): HeaderResult {
+  const words = [0, 1, 2, 3].map((w) => out[record + HEADER_ADDRESS + w]!) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const family = out[record + HEADER_FAMILY]!;
+  return {
+    fd: out[record + HEADER_FD]!,
+    status: out[record + HEADER_STATUS]!,
+    family,
+    address: family === 4 ? formatIpv4(words[0]) : family === 6 ? formatIpv6(words) : '',
+    port: out[record + HEADER_PORT]!,
+    hash: out[record + HEADER_HASH]! >>> 0,
+    version: out[record + HEADER_VERSION]!,
+  };
+}
+
 /**
- * A listening socket whose accepted fds go into a PROXY header reader (allowlist `allow`). Resolves each
- * accepted fd's `addHeaderFd` status, and each result, in order.
+ * A listening socket whose accepted fds go into a PROXY header reader (allowlist `allow`), at once or,
+ * with `hold`, when the test calls `add`. Resolves each accepted fd's `addHeaderFd` status, and each
+ * result, in order: those of headers queued when their fd was added (`immediate`) and those that came
+ * later through the reader's callback.
  */
-function proxyServer(allow: string[], maxHeader = 232) {
+function proxyServer(allow: string[], maxHeader = 232, hold = false) {
   const { fd: listenFd, port } = listen({ host: '127.0.0.1', port: 0 });
   defer(() => close(listenFd));
   const accepted: { fd: number; added: number }[] = [];
   const results: HeaderResult[] = [];
+  const immediate: HeaderResult[] = [];
   const out = new Int32Array(8 * HEADER_WORDS);
+  const now = new Int32Array(HEADER_WORDS);
   const reader = startHeaderReader(HEADER_READ_PROXY, maxHeader, allowEntries(allow), out, (count) => {
-    for (let i = 0; i < count; i++) {
-      const record = i * HEADER_WORDS;
-      const words = [1, 2, 3, 4].map((w) => out[record + HEADER_ADDRESS + w - 1]!) as [
-        number,
-        number,
-        number,
-        number,
-      ];
-      const family = out[record + HEADER_FAMILY]!;
-      results.push({
-        fd: out[record + HEADER_FD]!,
-        status: out[record + HEADER_STATUS]!,
-        family,
-        address: family === 4 ? formatIpv4(words[0]) : family === 6 ? formatIpv6(words) : '',
-        port: out[record + HEADER_PORT]!,
-        hash: out[record + HEADER_HASH]! >>> 0,
-        version: out[record + HEADER_VERSION]!,
-      });
-    }
+    for (let i = 0; i < count; i++) results.push(resultOf(out, i * HEADER_WORDS));
   });
   defer(() => stopHeaderReader(reader));
+  const add = (fd: number): number => {
+    const added = addHeaderFd(reader, fd, now);
+    if (added !== HEADER_PENDING && added !== HEADER_REFUSED) {
+      const result = resultOf(now, 0);
+      immediate.push(result);
+      results.push(result);
+    }
+    return added;
+  };
   const acceptOut = new Int32Array(8 * ACCEPTED_STRIDE);
   const acceptor = startAccepting(listenFd, acceptOut, (count) => {
     for (let i = 0; i < count; i++) {
       const fd = acceptOut[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
-      accepted.push({ fd, added: addHeaderFd(reader, fd) });
+      accepted.push({ fd, added: hold ? HEADER_PENDING : add(fd) });
     }
   });
   defer(() => stopAccepting(acceptor));
-  return { port, accepted, results, reader };
+  return { port, accepted, results, immediate, reader, add };
 }
 
 /** Adopts an fd whose header was read and resolves with what it reads until the client ends. */
@@ -153,6 +168,25 @@ describe('PROXY header reader', () => {
       hash: fnv1a([203, 0, 113, 7]),
     });
     expect(await rest(result.fd)).toBe('GET / HTTP/1.1\r\n\r\n');
+  });
+
+  it('reads a header already queued when its fd is added at once, and one that comes later when it comes', async () => {
+    const server = proxyServer(['127.0.0.1'], 232, true);
+    const early = await client(server.port);
+    await new Promise((resolve) => early.write('PROXY TCP4 192.0.2.5 192.0.2.1 1000 443\r\nearly', resolve));
+    const late = await client(server.port);
+    await expect.poll(() => server.accepted.length).toBe(2);
+    // The kernel has the early client's bytes (its write is done): the result is addHeaderFd's own.
+    expect(server.add(server.accepted[0]!.fd)).toBe(HEADER_OK);
+    expect(server.immediate).toEqual([expect.objectContaining({ status: HEADER_OK, address: '192.0.2.5' })]);
+    expect(server.add(server.accepted[1]!.fd)).toBe(HEADER_PENDING);
+    late.end('PROXY TCP4 192.0.2.6 192.0.2.1 2000 443\r\nlate');
+    early.end();
+    const result = await closeResult(server.results, 1);
+    expect(result).toMatchObject({ status: HEADER_OK, address: '192.0.2.6', port: 2000 });
+    expect(server.immediate).toHaveLength(1);
+    expect(await rest(server.results[0]!.fd)).toBe('early');
+    expect(await rest(result.fd)).toBe('late');
   });
 
   it('reads a v2 header sent one byte at a time, then the data after it', async () => {
