@@ -239,6 +239,13 @@ export class Shard {
       if (socket !== undefined) adopted.push(socket);
     }
     for (let i = 0; i < proxied.length; i += PROXIED_STRIDE) {
+      const registered = this.#listeners.get(proxied[i + 1]!);
+      // A raw-fd kind (the fast HTTP path) has no socket to show the client's address on; the
+      // coordinator has balanced and capped by it already.
+      if (registered?.listener.transport === 'stream' && registered.listener.adoptFd !== undefined) {
+        this.#adoptNative(proxied[i]!, registered, registered.listener, proxied[i + 2]!);
+        continue;
+      }
       const socket = this.#adopt(proxied[i]!, proxied[i + 1]!, proxied[i + 2]!);
       if (socket === undefined) continue;
       const address = {

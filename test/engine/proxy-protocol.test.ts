@@ -195,6 +195,39 @@ describe('PROXY protocol: the balancer and the per-address cap see the client', 
     expect(shards.size).toBe(1);
   });
 
+  it('serves the fast HTTP path behind PROXY headers, balanced by the client (its handlers have no socket)', async () => {
+    const engine = createEngine({ shards: 2 });
+    engine.http({
+      port: 0,
+      api: 'fast',
+      handler: fixtureHandler('fast-context.ts'),
+      balance: 'hash',
+      proxyProtocol: { from: [BALANCER] },
+    });
+    await engine.start();
+    defer(() => engine.close({ timeoutMs: 500 }));
+    const port = portOf(engine);
+    const shards = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const socket = await raw(
+        port,
+        BALANCER,
+        `PROXY TCP4 198.51.100.7 10.0.0.1 ${5000 + i} 80\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      let text = '';
+      socket.removeAllListeners('data');
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      await closed(socket);
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      shards.add(/x-shard: (\d)/i.exec(text)![1]!);
+    }
+    expect(shards.size).toBe(1);
+    expect(engine.stats().listeners[0]!.proxy).toMatchObject({ read: 4, missing: 0 });
+  });
+
   it("refuses 'kernel' balancing, which leaves the coordinator no header to read", () => {
     expect(() =>
       createEngine({ shards: 1 }).http({
