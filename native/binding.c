@@ -1,6 +1,7 @@
 /*
  * The N-API glue: argument checks, results as JS values, and the pollers (a uv_poll_t in the calling
- * thread's loop): the acceptor on a listening fd, and the UDP batch receiver on a datagram socket. Context-aware: all state hangs off the handles JS holds, none is global,
+ * thread's loop): the acceptor on a listening fd, the UDP batch receiver on a datagram socket, and a bare
+ * readiness watcher (the hand-over channel). Context-aware: all state hangs off the handles JS holds, none is global,
  * so the addon loads in any number of worker threads.
  */
 #include <errno.h>
@@ -1280,6 +1281,232 @@ static napi_value js_stop_header_reader(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- hand-over: Unix SEQPACKET sockets, descriptors over them, inherited sockets described ----------- */
+
+/* sun_path's size: a longer path is refused (ENAMETOOLONG) by ss_unix.c, so one more byte tells it apart. */
+#define UNIX_PATH_MAX 109
+
+static bool path_argument(napi_env env, napi_value value, char path[UNIX_PATH_MAX]) {
+  napi_valuetype type;
+  size_t length = 0;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) return throw_type(env, "path", "a string");
+  if (napi_get_value_string_utf8(env, value, path, UNIX_PATH_MAX, &length) != napi_ok) {
+    ss_throw_last_napi_error(env);
+    return false;
+  }
+  return true;
+}
+
+static napi_value js_unix_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  char path[UNIX_PATH_MAX];
+  int32_t backlog;
+  int fd;
+  const char *syscall;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!path_argument(env, argv[0], path) || !int_argument(env, argv[1], "backlog", 1, INT32_MAX, &backlog))
+    return NULL;
+  int err = ss_unix_listen(path, backlog, &fd, &syscall);
+  if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){path, -1, -1});
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    close(fd);
+    return ss_throw_last_napi_error(env);
+  }
+  return result;
+}
+
+static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg, result;
+  char path[UNIX_PATH_MAX];
+  int fd;
+  const char *syscall;
+  CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (!path_argument(env, arg, path)) return NULL;
+  int err = ss_unix_connect(path, &fd, &syscall);
+  if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){path, -1, -1});
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    close(fd);
+    return ss_throw_last_napi_error(env);
+  }
+  return result;
+}
+
+static napi_value js_send_fds(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  bool is_array = false;
+  uint32_t count = 0;
+  int fd, fds[SS_SCM_MAX_FDS];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!fd_argument(env, argv[0], &fd) ||
+      !typed_array_argument(env, argv[1], napi_uint8_array, "data", "a Uint8Array", &length))
+    return NULL;
+  CALL(env, napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL));
+  /* An empty message would read as the peer's shutdown on the other side. */
+  if (length == 0 || data == NULL) {
+    throw_range(env, "data", "at least one byte");
+    return NULL;
+  }
+  CALL(env, napi_is_array(env, argv[2], &is_array));
+  if (!is_array) {
+    throw_type(env, "fds", "an array of fds");
+    return NULL;
+  }
+  CALL(env, napi_get_array_length(env, argv[2], &count));
+  if (count > SS_SCM_MAX_FDS) {
+    throw_range(env, "fds", "at most 253 fds (SCM_MAX_FD)");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    CALL(env, napi_get_element(env, argv[2], i, &element));
+    if (!fd_argument(env, element, &fds[i])) return NULL;
+  }
+  size_t sent = 0;
+  int err = ss_send_fds(fd, data, length, fds, count, &sent);
+  if (err != 0) return ss_throw_errno(env, err, "sendmsg", &(ss_error_context){NULL, -1, fd});
+  CALL(env, napi_create_uint32(env, (uint32_t)sent, &result));
+  return result;
+}
+
+static napi_value js_recv_fds(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result, value, list;
+  napi_typedarray_type type;
+  size_t capacity = 0, length = 0, count = 0;
+  void *data = NULL;
+  int fd, fds[SS_SCM_MAX_FDS];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!fd_argument(env, argv[0], &fd) ||
+      !typed_array_argument(env, argv[1], napi_uint8_array, "buffer", "a Uint8Array", &capacity))
+    return NULL;
+  CALL(env, napi_get_typedarray_info(env, argv[1], &type, &capacity, &data, NULL, NULL));
+  if (capacity == 0 || data == NULL) {
+    throw_range(env, "buffer", "at least one byte");
+    return NULL;
+  }
+  int err = ss_recv_fds(fd, data, capacity, fds, SS_SCM_MAX_FDS, &length, &count);
+  if (err == EAGAIN) {
+    CALL(env, napi_get_null(env, &result));
+    return result;
+  }
+  if (err != 0) return ss_throw_errno(env, err, "recvmsg", &(ss_error_context){NULL, -1, fd});
+  /* From here the descriptors are ours: on any failure below, close them rather than leak them. */
+  bool ok = napi_create_object(env, &result) == napi_ok && napi_create_uint32(env, (uint32_t)length, &value) == napi_ok &&
+            napi_set_named_property(env, result, "length", value) == napi_ok &&
+            napi_create_array_with_length(env, count, &list) == napi_ok;
+  for (size_t i = 0; ok && i < count; i++) {
+    ok = napi_create_int32(env, fds[i], &value) == napi_ok && napi_set_element(env, list, (uint32_t)i, value) == napi_ok;
+  }
+  if (ok) ok = napi_set_named_property(env, result, "fds", list) == napi_ok;
+  if (!ok) {
+    for (size_t i = 0; i < count; i++) close(fds[i]);
+    return ss_throw_last_napi_error(env);
+  }
+  return result;
+}
+
+static const char *socket_type_name(int type) {
+  switch (type) {
+  case SOCK_STREAM:
+    return "stream";
+  case SOCK_DGRAM:
+    return "dgram";
+  case SOCK_SEQPACKET:
+    return "seqpacket";
+  case SOCK_RAW:
+    return "raw";
+  default:
+    return "other";
+  }
+}
+
+static const char *family_name(int family) {
+  switch (family) {
+  case AF_INET:
+    return "ipv4";
+  case AF_INET6:
+    return "ipv6";
+  case AF_UNIX:
+    return "unix";
+  default:
+    return "other";
+  }
+}
+
+static napi_value js_describe_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg, result, value;
+  int fd;
+  const char *syscall;
+  ss_socket_description description;
+  CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  if (!fd_argument(env, arg, &fd)) return NULL;
+  int err = ss_describe_socket(fd, &description, &syscall);
+  if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){NULL, -1, fd});
+  CALL(env, napi_create_object(env, &result));
+  CALL(env, napi_create_string_utf8(env, socket_type_name(description.type), NAPI_AUTO_LENGTH, &value));
+  CALL(env, napi_set_named_property(env, result, "type", value));
+  CALL(env, napi_create_string_utf8(env, family_name(description.family), NAPI_AUTO_LENGTH, &value));
+  CALL(env, napi_set_named_property(env, result, "family", value));
+  CALL(env, napi_get_boolean(env, description.listening != 0, &value));
+  CALL(env, napi_set_named_property(env, result, "listening", value));
+  CALL(env, napi_create_string_utf8(env, description.address, NAPI_AUTO_LENGTH, &value));
+  CALL(env, napi_set_named_property(env, result, "address", value));
+  CALL(env, napi_create_int32(env, description.port, &value));
+  CALL(env, napi_set_named_property(env, result, "port", value));
+  return result;
+}
+
+/* ---- readiness watcher -------------------------------------------------------------------------- */
+
+/*
+ * A plain poller that only says "readable" (callback(0)) and leaves the reading to JS, for low-rate
+ * channels such as the hand-over's Unix socket. Level-triggered: the callback must read until the fd would
+ * block (or stop the watch), or it is called again on the next turn of the loop.
+ */
+static const napi_type_tag watch_tag = {0x73736861726461ccULL, 0x7761746368657273ULL};
+
+static void on_watched(uv_poll_t *poll, int status, int events) {
+  poller *p = (poller *)poll;
+  (void)events;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(p->env, &scope) != napi_ok) {
+    pause_poller(p);
+    return;
+  }
+  if (status < 0) {
+    pause_poller(p);
+    deliver(p, status);
+  } else if (may_take(p)) {
+    deliver(p, 0);
+  }
+  napi_close_handle_scope(p->env, scope);
+}
+
+static napi_value js_watch_readable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!fd_argument(env, argv[0], &fd) || !function_argument(env, argv[1], "callback")) return NULL;
+  poller *p = calloc(1, sizeof *p);
+  if (p == NULL) return ss_throw_errno(env, ENOMEM, "calloc", &no_context);
+  p->fd = fd;
+  p->on_readable = on_watched;
+  return start_poller(env, p, free_poller, &watch_tag, "sockshard:watch", argv[1], NULL, 0);
+}
+
+static napi_value js_unwatch(napi_env env, napi_callback_info info) {
+  stop_poller(poller_argument(env, info, &watch_tag, "a handle returned by watchReadable"));
+  return NULL;
+}
+
 /* ---- module ------------------------------------------------------------------------------------- */
 
 NAPI_MODULE_INIT() {
@@ -1307,6 +1534,13 @@ NAPI_MODULE_INIT() {
       {"addHeaderFd", NULL, js_add_header_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"removeHeaderFd", NULL, js_remove_header_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stopHeaderReader", NULL, js_stop_header_reader, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixListen", NULL, js_unix_listen, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixConnect", NULL, js_unix_connect, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendFds", NULL, js_send_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvFds", NULL, js_recv_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"describeSocket", NULL, js_describe_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchReadable", NULL, js_watch_readable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unwatch", NULL, js_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return NULL;

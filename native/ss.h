@@ -1,6 +1,7 @@
 /*
  * sockshard native: the few socket syscalls Node lacks (listen with SO_REUSEPORT, batched accept4, UDP
- * sockets with SO_REUSEPORT and buffer sizes, UDP datagrams in batches with recvmmsg/sendmmsg). The ss_*.c files are plain POSIX and return 0 or a positive
+ * sockets with SO_REUSEPORT and buffer sizes, UDP datagrams in batches with recvmmsg/sendmmsg, sockets
+ * passed between processes with SCM_RIGHTS). The ss_*.c files are plain POSIX and return 0 or a positive
  * errno; binding.c is the only N-API glue and ss_errors.c the only place an errno becomes a JS Error.
  * Linux only (accept4, SOCK_NONBLOCK/SOCK_CLOEXEC in the socket type, SO_REUSEPORT balancing).
  */
@@ -50,6 +51,34 @@ int ss_udp_socket(const ss_bind_options *options, int recv_buffer_size, int send
 /* ss_fd.c */
 int ss_close(int fd);
 int ss_dup(int fd, int *out);
+
+/*
+ * ss_unix.c: Unix SOCK_SEQPACKET sockets (one sendmsg, one recvmsg) for the process hand-over; both are
+ * non-blocking and close-on-exec. On failure *syscall names the step.
+ */
+int ss_unix_listen(const char *path, int backlog, int *out, const char **syscall);
+int ss_unix_connect(const char *path, int *out, const char **syscall);
+
+/*
+ * ss_scm.c: one message with file descriptors attached (SCM_RIGHTS), without blocking. The receiver gets
+ * its own descriptors for the same open sockets, as dup(2) would give; the sender still owns its copies.
+ * SS_SCM_MAX_FDS is the kernel's limit per message (SCM_MAX_FD). Both return EAGAIN when they would block.
+ * ss_recv_fds refuses a message that did not fit (EMSGSIZE, its descriptors closed); a *length of 0 with no
+ * descriptors is the peer's orderly shutdown.
+ */
+enum { SS_SCM_MAX_FDS = 253 };
+int ss_send_fds(int fd, const void *data, size_t length, const int *fds, size_t count, size_t *sent);
+int ss_recv_fds(int fd, void *data, size_t capacity, int *fds, size_t max_fds, size_t *length, size_t *count);
+
+/* ss_describe.c: what a socket is. family is AF_INET, AF_INET6, AF_UNIX...; port is -1 where none. */
+typedef struct ss_socket_description {
+  int type;
+  int family;
+  int listening;
+  char address[108];
+  int port;
+} ss_socket_description;
+int ss_describe_socket(int fd, ss_socket_description *out, const char **syscall);
 
 /*
  * ss_accept.c: accepts up to `pairs` connections into out[2i] = fd, out[2i+1] = peer address hash.

@@ -41,7 +41,10 @@ napi_value ss_throw_errno(napi_env env, int err, const char *syscall, const ss_e
   uv_err_name_r(-err, code, sizeof code);
   uv_strerror_r(-err, description, sizeof description);
   char detail[96] = "";
-  if (context->address != NULL && strchr(context->address, ':') != NULL) {
+  if (context->address != NULL && context->port < 0) {
+    /* A Unix socket's path: no port. */
+    snprintf(detail, sizeof detail, " %s", context->address);
+  } else if (context->address != NULL && strchr(context->address, ':') != NULL) {
     snprintf(detail, sizeof detail, " [%s]:%d", context->address, context->port);
   } else if (context->address != NULL) {
     snprintf(detail, sizeof detail, " %s:%d", context->address, context->port);

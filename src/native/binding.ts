@@ -1,7 +1,9 @@
 /**
  * The one loader of sockshard's native addon (`native/`, N-API in C) and its hand-written typed interface: listen with SO_REUSEPORT, accept4 in batches driven by a
  * uv_poll on the listening fd, UDP sockets with SO_REUSEPORT and buffer sizes, UDP datagrams in batches
- * (recvmmsg driven by a uv_poll, sendmmsg) straight to and from a slab, close, dup. Linux only.
+ * (recvmmsg driven by a uv_poll, sendmmsg) straight to and from a slab, close, dup; and for the process
+ * hand-over, Unix SEQPACKET sockets that carry descriptors (SCM_RIGHTS), a readiness watch, and a
+ * description of an inherited socket. Linux only.
  *
  * Importing this module never throws: the addon loads on first use, and if it cannot, every function
  * throws `NativeAddonUnavailableError` (check `nativeAvailable()` first to fall back instead).
@@ -339,6 +341,39 @@ export interface StreamsHandle {
   readonly [kStreamsHandle]: true;
 }
 
+/** The kernel's limit of file descriptors per SCM_RIGHTS message (SCM_MAX_FD). */
+export const SCM_MAX_FDS = 253;
+
+/** One message received by `recvFds`: `length` bytes in the buffer, and the descriptors it carried. */
+export interface ReceivedMessage {
+  /** 0 with no fds: the peer has shut down. */
+  readonly length: number;
+  /** Close-on-exec descriptors, new in this process and owned by the caller. */
+  readonly fds: readonly number[];
+}
+
+/** What a socket is, as the kernel says (`describeSocket`). */
+export interface SocketDescription {
+  readonly type: 'stream' | 'dgram' | 'seqpacket' | 'raw' | 'other';
+  readonly family: 'ipv4' | 'ipv6' | 'unix' | 'other';
+  /** listen(2) was called on it. */
+  readonly listening: boolean;
+  /** The local address: an IP literal, a Unix path ('@name' for an abstract one), or '' if unbound. */
+  readonly address: string;
+  /** The local port; -1 for a family without ports. */
+  readonly port: number;
+}
+
+/** Called with 0 each time the watched fd is readable, or a negative errno (the watch has then paused). */
+export type WatchCallback = (status: number) => void;
+
+declare const kWatchHandle: unique symbol;
+
+/** What `watchReadable` returns: opaque, only good for `unwatch`. */
+export interface WatchHandle {
+  readonly [kWatchHandle]: true;
+}
+
 /** The addon's exports exactly as native/binding.c defines them (no validation beyond types and ranges). */
 export interface NativeBinding {
   listen(options: ListenOptions): BoundSocket;
@@ -391,6 +426,13 @@ export interface NativeBinding {
   addHeaderFd(handle: HeaderReaderHandle, fd: number, record: Int32Array): number;
   removeHeaderFd(handle: HeaderReaderHandle, fd: number): void;
   stopHeaderReader(handle: HeaderReaderHandle): void;
+  unixListen(path: string, backlog: number): number;
+  unixConnect(path: string): number;
+  sendFds(fd: number, data: Uint8Array, fds: readonly number[]): number;
+  recvFds(fd: number, buffer: Uint8Array): ReceivedMessage | null;
+  describeSocket(fd: number): SocketDescription;
+  watchReadable(fd: number, callback: WatchCallback): WatchHandle;
+  unwatch(handle: WatchHandle): void;
 }
 
 /** Every function the interface names; `satisfies` keeps the list complete. */
@@ -418,6 +460,13 @@ const FUNCTIONS = Object.keys({
   addHeaderFd: true,
   removeHeaderFd: true,
   stopHeaderReader: true,
+  unixListen: true,
+  unixConnect: true,
+  sendFds: true,
+  recvFds: true,
+  describeSocket: true,
+  watchReadable: true,
+  unwatch: true,
 } satisfies Record<keyof NativeBinding, true>);
 
 type Loaded = { readonly binding: NativeBinding } | { readonly error: unknown };
@@ -689,6 +738,77 @@ export function dup(fd: number): number {
 /** The local port `fd` is bound to. */
 export function localPort(fd: number): number {
   return loadNative().localPort(fd);
+}
+
+/**
+ * Binds and listens on a Unix SOCK_SEQPACKET socket at `path` (non-blocking, close-on-exec): each message
+ * sent on a connection arrives whole, with the descriptors attached to it. The socket file stays after
+ * close: unlink it when done. Throws a SyscallError (EADDRINUSE if the path exists, ENAMETOOLONG past 107
+ * bytes).
+ */
+export function unixListen(path: string, backlog = 16): number {
+  checkInteger('backlog', backlog, 1, 2 ** 31 - 1);
+  return loadNative().unixListen(path, backlog);
+}
+
+/**
+ * Connects to the Unix SOCK_SEQPACKET socket at `path` (non-blocking, close-on-exec). A Unix connect does
+ * not wait for the peer: it succeeds at once, or throws ENOENT / ECONNREFUSED (nobody listens there) or
+ * EAGAIN (the listener's backlog is full).
+ */
+export function unixConnect(path: string): number {
+  return loadNative().unixConnect(path);
+}
+
+/**
+ * Sends one message of `data` (at least one byte) with `fds` attached (SCM_RIGHTS, at most SCM_MAX_FDS),
+ * without blocking: the peer receives descriptors of its own for the same open files, and the caller's
+ * stay open and its own. Returns the bytes sent; throws EAGAIN when the socket's buffer is full, EPIPE when
+ * the peer has gone.
+ *
+ * @example
+ * ```ts
+ * const server = unixListen('/run/app/handover.sock');
+ * const client = unixConnect('/run/app/handover.sock');
+ * // ... on the accepted side (startAccepting on `server` gives its fd):
+ * sendFds(accepted, new TextEncoder().encode('{"port":8080}'), [listeningFd]);
+ * // on `client`, once watchReadable says so:
+ * const message = recvFds(client, new Uint8Array(4096)); // { length, fds: [the listening socket] }
+ * ```
+ */
+export function sendFds(fd: number, data: Uint8Array, fds: readonly number[] = []): number {
+  if (fds.length > SCM_MAX_FDS) {
+    throw new InvalidOptionError('fds', `at most ${SCM_MAX_FDS} per message, got ${fds.length}`);
+  }
+  return loadNative().sendFds(fd, data, fds);
+}
+
+/**
+ * Receives one message into `buffer` without blocking: null when none is waiting. A message that does not
+ * fit (bytes or descriptors) is refused whole with EMSGSIZE and its descriptors closed.
+ */
+export function recvFds(fd: number, buffer: Uint8Array): ReceivedMessage | null {
+  return loadNative().recvFds(fd, buffer);
+}
+
+/** What the socket `fd` is: type, family, whether it listens, and its local address (getsockname). */
+export function describeSocket(fd: number): SocketDescription {
+  return loadNative().describeSocket(fd);
+}
+
+/**
+ * Calls `callback(0)` each time `fd` is readable (level-triggered: read until it would block, or it is
+ * called again on the next turn of the loop), in this thread's loop, which it keeps alive until `unwatch`.
+ * `fd` stays the caller's: unwatch before closing it.
+ */
+export function watchReadable(fd: number, callback: WatchCallback): WatchHandle {
+  checkInteger('fd', fd, 0, 2 ** 31 - 1);
+  return loadNative().watchReadable(fd, callback);
+}
+
+/** Stops a watch; safe to call more than once, and from its callback. */
+export function unwatch(handle: WatchHandle): void {
+  loadNative().unwatch(handle);
 }
 
 /** Names the errno of a negative accept count: `acceptError(-24).code === 'EMFILE'`. */
