@@ -14,12 +14,29 @@ import {
 import { isPromise } from './is-promise.js';
 import type { ListenerKindModule, ListenerSetup, ShardServices, StreamListener } from './served-listener.js';
 
-/** How often a draining listener ends the keep-alive connections that have gone idle since. */
+/** How often a draining listener looks for keep-alive connections that have gone quiet. */
 const IDLE_POLL_MS = 25;
 /** llhttp's error codes (HPE_INVALID_METHOD, HPE_HEADER_OVERFLOW, ...): what node:http could not parse. */
 const PARSE_ERROR_PREFIX = 'HPE_';
 /** The parser's error for a connection that ended in the middle of a request. */
 const CUT_SHORT = 'HPE_INVALID_EOF_STATE';
+/**
+ * A draining listener closes a keep-alive connection once it has had no response in progress and read no
+ * byte for this long. Closing an idle connection at once races the client's next request (already on the
+ * wire, or in the socket's buffer, when the connection closes: the client sees a reset and a failed
+ * request); a client under load sends its next request within a fraction of a millisecond, and then gets
+ * `Connection: close` with its response instead.
+ */
+const DRAIN_QUIET_MS = 100;
+
+/** node:http's own record of the response in progress on a socket (what `http-terminator` reads too). */
+type HttpSocket = net.Socket & { _httpMessage?: http.ServerResponse | null };
+
+/** A connection's read count when a draining listener last saw it change. */
+interface Quiet {
+  readonly bytesRead: number;
+  readonly since: number;
+}
 
 /**
  * The server(s) an HTTP listener feeds its connections to: one `node:http` server for `engine.http()`, a
@@ -33,6 +50,8 @@ export interface HttpServing {
   readonly peeksFirst: boolean;
   /** The servers read the socket's handle themselves (TLS), so they time idle connections (see StreamListener). */
   readonly timesIdle: boolean;
+  /** The servers' event that hands node:http a connection ('secureConnection' for TLS: the TLS socket). */
+  readonly connectionEvent: 'connection' | 'secureConnection';
   serve(socket: net.Socket): void;
   setSecureContext?(settings: TlsSettings): void;
 }
@@ -48,6 +67,7 @@ const plainHttp: MakeHttpServing = (options, onRequest) => {
     allowHalfOpen: true,
     peeksFirst: false,
     timesIdle: false,
+    connectionEvent: 'connection',
     serve: (socket) => server.emit('connection', socket),
   };
 };
@@ -69,6 +89,10 @@ export class HttpListener implements StreamListener {
   /** The response whose handler is running synchronously right now (see the request listener). */
   #inFlight: http.ServerResponse | undefined;
   #idlePoll: NodeJS.Timeout | undefined;
+  /** Every response from now on says `Connection: close` (the shard is draining). */
+  #draining = false;
+  readonly #sockets = new Set<HttpSocket>();
+  readonly #quiet = new Map<HttpSocket, Quiet>();
 
   constructor({ handler, context, shard, spec }: ListenerSetup, make: MakeHttpServing = plainHttp) {
     this.#listenerId = spec.id;
@@ -76,6 +100,7 @@ export class HttpListener implements StreamListener {
     const { request } = handler as HttpHandler;
     this.#serving = make(serverOptions(spec), (req, res) => {
       shard.count(COUNTER_REQUESTS);
+      if (this.#draining) res.setHeader('connection', 'close');
       // No try/catch here: V8 inlines a hot handler into this listener, and inside a try block the inlined
       // code ran 3-4x slower (a 0.2 ms CPU-bound handler took 0.55-0.8 ms on Node 20). A synchronous throw
       // reaches the shard's uncaughtException hook instead, which hands it to `claimUncaught`.
@@ -96,6 +121,7 @@ export class HttpListener implements StreamListener {
       if (settings.maxRequestsPerSocket !== undefined)
         server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
       server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.#clientError(error, socket));
+      server.on(this.#serving.connectionEvent, (socket: HttpSocket) => this.#track(socket));
       // node:http starts its header/request timeout checks on 'listening'. This server never listens (the
       // coordinator accepts), so start them the same way; without this, slow clients would never time out.
       server.emit('listening');
@@ -110,6 +136,15 @@ export class HttpListener implements StreamListener {
     this.#serving.setSecureContext?.(settings);
   }
 
+  /** Each connection as node:http sees it (for TLS, the TLS socket), so a drain can find its response. */
+  #track(socket: HttpSocket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#quiet.delete(socket);
+    });
+  }
+
   claimUncaught(error: unknown): boolean {
     const inFlight = this.#inFlight;
     if (inFlight === undefined) return false;
@@ -119,15 +154,32 @@ export class HttpListener implements StreamListener {
   }
 
   /**
-   * Ends the keep-alive connections that are idle now, and then every IDLE_POLL_MS those that have become
-   * idle (node:http has no event for a connection going idle), until the shard closes this listener.
+   * Closes every keep-alive connection after its current response: responses not yet started (and every
+   * later one) say `Connection: close`, so node:http ends the connection once they are sent; and a
+   * connection with no response in progress is closed once it has been quiet for DRAIN_QUIET_MS, checked
+   * every IDLE_POLL_MS (node:http has no event for a connection going idle), until the shard closes this
+   * listener.
    */
   async drain(): Promise<void> {
-    const closeIdle = () => {
-      for (const server of this.servers) server.closeIdleConnections();
-    };
-    closeIdle();
-    this.#idlePoll = setInterval(closeIdle, IDLE_POLL_MS);
+    this.#draining = true;
+    for (const socket of this.#sockets) {
+      const response = socket._httpMessage;
+      if (response?.headersSent === false) response.setHeader('connection', 'close');
+    }
+    this.#closeQuiet();
+    this.#idlePoll = setInterval(() => this.#closeQuiet(), IDLE_POLL_MS);
+  }
+
+  #closeQuiet(): void {
+    const now = performance.now();
+    for (const socket of this.#sockets) {
+      const seen = this.#quiet.get(socket);
+      if (socket._httpMessage != null || seen === undefined || seen.bytesRead !== socket.bytesRead) {
+        this.#quiet.set(socket, { bytesRead: socket.bytesRead, since: now });
+      } else if (now - seen.since >= DRAIN_QUIET_MS) {
+        socket.destroy();
+      }
+    }
   }
 
   close(): void {

@@ -24,6 +24,7 @@ export const httpsListenerKind: ListenerKindModule = {
         allowHalfOpen: false,
         peeksFirst: true,
         timesIdle: true,
+        connectionEvent: 'secureConnection',
         serve: (socket) => pair.serve(socket),
         setSecureContext: (settings) => pair.setSecureContext(settings),
       };
