@@ -1456,6 +1456,8 @@ static napi_value js_describe_socket(napi_env env, napi_callback_info info) {
   CALL(env, napi_set_named_property(env, result, "family", value));
   CALL(env, napi_get_boolean(env, description.listening != 0, &value));
   CALL(env, napi_set_named_property(env, result, "listening", value));
+  CALL(env, napi_get_boolean(env, description.reuse_port != 0, &value));
+  CALL(env, napi_set_named_property(env, result, "reusePort", value));
   CALL(env, napi_create_string_utf8(env, description.address, NAPI_AUTO_LENGTH, &value));
   CALL(env, napi_set_named_property(env, result, "address", value));
   CALL(env, napi_create_int32(env, description.port, &value));

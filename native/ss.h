@@ -75,6 +75,7 @@ typedef struct ss_socket_description {
   int type;
   int family;
   int listening;
+  int reuse_port;
   char address[108];
   int port;
 } ss_socket_description;

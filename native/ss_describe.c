@@ -26,6 +26,7 @@ int ss_describe_socket(int fd, ss_socket_description *out, const char **syscall)
   if ((err = int_option(fd, SO_DOMAIN, &out->family)) != 0) return err;
   /* SO_ACCEPTCONN is defined for every socket type; it is 0 where listen() makes no sense. */
   if ((err = int_option(fd, SO_ACCEPTCONN, &out->listening)) != 0) return err;
+  if ((err = int_option(fd, SO_REUSEPORT, &out->reuse_port)) != 0) return err;
   struct sockaddr_storage addr;
   socklen_t len = sizeof addr;
   *syscall = "getsockname";

@@ -554,6 +554,20 @@ export class EngineStateError extends SockshardError {
 }
 
 /**
+ * A process hand-over failed: the successor could not take the sockets over (the predecessor refused, went
+ * away, sent something this version does not understand, or took longer than `handover.timeoutMs`), or,
+ * on the predecessor's side, the successor went away before it served. The predecessor serves on.
+ */
+export class HandoverError extends SockshardError {
+  declare readonly path: string;
+
+  constructor(path: string, message: string, cause?: unknown) {
+    super('ERR_HANDOVER', `process hand-over at ${path}: ${message}`, { cause });
+    Object.defineProperty(this, 'path', { value: path, enumerable: true });
+  }
+}
+
+/**
  * A shard died more often than the restart budget allows: it stays down. While another shard serves, the
  * engine serves on without it; when it was the last, the engine fails (EngineFailedError).
  *

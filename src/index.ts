@@ -29,8 +29,10 @@ export type {
   ShardStats,
   UdpPortStats,
 } from './engine/engine-stats.js';
+export type { Health, HealthStatus } from './engine/health.js';
 export type { Http2Tuning } from './engine/http2-options.js';
 export type { IcmpStats } from './engine/icmp-router.js';
+export type { SocketOrigin } from './engine/inherited-sockets.js';
 export type {
   BalanceStrategy,
   ConnectionLimits,

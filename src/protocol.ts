@@ -22,11 +22,11 @@ export interface ListenerSpec {
   readonly handler: string;
   /** `node:http` server options for `http` listeners. */
   readonly http?: HttpServerSettings;
-  /** With balance 'kernel' every shard listens on its own SO_REUSEPORT socket for this address. */
+  /**
+   * With balance 'kernel' every shard accepts for itself on its own SO_REUSEPORT socket, which the
+   * coordinator hands it (RECORD_LISTEN_SOCKET).
+   */
   readonly kernel?: {
-    readonly host: string;
-    readonly port: number;
-    readonly backlog: number;
     /** The shard's own cap on open connections (maxConnectionsPerShard); 0 = none. */
     readonly maxConnections: number;
   };
@@ -257,6 +257,18 @@ export const UDP_SOCKET_PORT = 2;
 export const UDP_SOCKET_PORT_INDEX = 3;
 export const UDP_SOCKET_BYTES = 16;
 
+/**
+ * Payload: Int32 [fd, listenerId]. balance 'kernel': a duplicate of one of the listener's SO_REUSEPORT
+ * listening sockets, for the shard to accept on; the coordinator keeps the socket itself, so that it
+ * outlives the shard (a restarted or reloaded shard gets a new duplicate, and the connections queued on
+ * the socket meanwhile wait for it instead of being reset). The shard answers 'listening' (or
+ * 'listen-failed', having closed the fd).
+ */
+export const RECORD_LISTEN_SOCKET = 4;
+export const LISTEN_SOCKET_FD = 0;
+export const LISTEN_SOCKET_LISTENER = 1;
+export const LISTEN_SOCKET_BYTES = 8;
+
 // Record types on the ICMP rings.
 /**
  * Coordinator → shard: Float64 receivedAt (epoch ms, stamped as the raw socket read it, so the ring hop is
@@ -289,17 +301,20 @@ export type CoordinatorMessage =
     }
   | { readonly type: 'drain'; readonly timeoutMs: number }
   /** engine.setSecureContext(): new credentials for a TLS listener's new connections. */
-  | { readonly type: 'secure-context'; readonly listenerId: number; readonly tls: TlsSettings }
-  /** balance 'kernel': listen now (shard 0 first, on port 0 it picks the port the others then take). */
-  | { readonly type: 'listen'; readonly listenerId: number; readonly port: number };
+  | { readonly type: 'secure-context'; readonly listenerId: number; readonly tls: TlsSettings };
 
 /** Shard → coordinator messages. */
 export type ShardMessage =
   | { readonly type: 'ready' }
   /** A spare has imported its handler modules and waits for `become`. */
   | { readonly type: 'standing-by' }
-  | { readonly type: 'listening'; readonly listenerId: number; readonly port: number }
-  | { readonly type: 'listen-failed'; readonly listenerId: number; readonly error: SerializedError }
+  | { readonly type: 'listening'; readonly listenerId: number; readonly fd: number }
+  | {
+      readonly type: 'listen-failed';
+      readonly listenerId: number;
+      readonly fd: number;
+      readonly error: SerializedError;
+    }
   | { readonly type: 'start-failed'; readonly error: SerializedError }
   | { readonly type: 'handler-error'; readonly listenerId: number; readonly error: SerializedError }
   /** Something failed in the shard that is not the handler's doing (an AdoptError, a receive error). */

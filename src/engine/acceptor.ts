@@ -7,7 +7,8 @@ import {
   type AcceptHandle,
   acceptError,
   close,
-  listen,
+  dup,
+  localPort,
   resumeAccepting,
   startAccepting,
   stopAccepting,
@@ -78,9 +79,14 @@ export class Acceptor {
     this.#onError = onError;
   }
 
-  /** Binds, listens and starts accepting. Throws a SyscallError (EADDRINUSE, EACCES, ...) naming the port. */
-  async open(handoff: 'native' | 'transfer'): Promise<void> {
-    const { host, port, backlog, proxyProtocol } = this.listener;
+  /**
+   * Starts accepting on `fd`, a listening socket (bound here or inherited), which the acceptor owns from
+   * now on, even if this throws.
+   */
+  async open(fd: number, handoff: 'native' | 'transfer'): Promise<void> {
+    this.#fd = fd;
+    this.port = localPort(fd);
+    const { proxyProtocol } = this.listener;
     if (proxyProtocol !== undefined && handoff === 'transfer') {
       throw new InvalidOptionError(
         'handoff',
@@ -89,23 +95,26 @@ export class Acceptor {
     }
     if (handoff === 'transfer') {
       const server = net.createServer({ pauseOnConnect: true }, this.#onSocket);
+      // Node's server owns a duplicate; this acceptor keeps `fd` to offer it in a hand-over.
+      const copy = dup(fd);
       this.#server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host, port, backlog }, () => {
+        server.listen({ fd: copy }, () => {
           server.off('error', reject);
           resolve();
         });
       });
-      this.port = (server.address() as net.AddressInfo).port;
       return;
     }
-    const bound = listen({ host, port, backlog });
     if (proxyProtocol !== undefined)
       this.proxy = new ProxyHeaders(proxyProtocol, this.#onProxied, this.#flushAll);
-    this.#fd = bound.fd;
-    this.port = bound.port;
-    this.#handle = startAccepting(this.#fd, this.#out, this.#onBatch);
+    this.#handle = startAccepting(fd, this.#out, this.#onBatch);
+  }
+
+  /** The listening socket (until `close`), for a hand-over to offer. */
+  get fd(): number {
+    return this.#fd;
   }
 
   readonly #onBatch = (count: number): void => {

@@ -33,6 +33,7 @@ import {
 import { type RingStats, readRingStats } from '../ring/index.js';
 import type { Acceptor } from './acceptor.js';
 import type { IcmpStats } from './icmp-router.js';
+import type { SocketOrigin } from './inherited-sockets.js';
 import type { BalanceStrategy, StreamKind } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 import type { EngineState, ShardState } from './supervisor.js';
@@ -118,6 +119,8 @@ export interface UdpPortStats extends UdpPortCounts {
    * one-owner ports move to a serving shard). The counters below are summed over every shard that served it.
    */
   readonly shards: readonly number[];
+  /** Where its socket came from: bound by this engine, from systemd, or from a predecessor (hand-over). */
+  readonly socket: SocketOrigin;
   /** `dgram` (node:dgram) or `batched` (native recvmmsg/sendmmsg). */
   readonly io: 'dgram' | 'batched';
   /** Dropped by the kernel before any shard saw them (receive buffer full), from /proc/net/udp. */
@@ -168,6 +171,8 @@ export interface ListenerStats {
   readonly host: string;
   readonly port: number;
   readonly balance: BalanceStrategy;
+  /** Where its socket came from: bound by this engine, from systemd, or from a predecessor (hand-over). */
+  readonly socket: SocketOrigin;
   /** Accepted by the coordinator (0 for 'kernel', where shards accept). */
   readonly accepted: number;
   /** Accepted and closed at once: no live shard, or its control ring was full. */
@@ -275,6 +280,7 @@ export function udpPortStats(
     listenerId: binding.listenerId,
     port: binding.port,
     shards: [...binding.shards],
+    socket: binding.origin,
     io: binding.io,
     datagramsIn: sum(UDP_DATAGRAMS_IN),
     bytesIn: sum(UDP_BYTES_IN),
@@ -346,6 +352,7 @@ export function listenerStats(
     readonly balance: BalanceStrategy;
   },
   port: number,
+  socket: SocketOrigin,
   acceptor: Acceptor | undefined,
 ): ListenerStats {
   return {
@@ -354,6 +361,7 @@ export function listenerStats(
     host: listener.host,
     port,
     balance: listener.balance,
+    socket,
     accepted: acceptor?.accepted ?? 0,
     dropped: acceptor?.dropped ?? 0,
     refusedMaxConnections: acceptor?.refusedMaxConnections ?? 0,

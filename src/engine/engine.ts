@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events';
+import { unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   type EngineFailedError,
   EngineStateError,
   type HandlerError,
+  HandoverError,
   InvalidOptionError,
-  reviveError,
   type SockshardError,
 } from '../errors.js';
+import { dup, unixListen } from '../native/binding.js';
 import {
   createAddressTable,
   createShardCounters,
@@ -28,9 +30,14 @@ import {
   type UdpPortStats,
   udpPortStats,
 } from './engine-stats.js';
+import { HandoverServer, type OfferedSocket, type Predecessor, takeOver } from './handover.js';
+import { type Health, healthStatusCode } from './health.js';
+import { type EndpointRoute, startHttpEndpoint } from './http-endpoint.js';
 import { IcmpRouter } from './icmp-router.js';
+import { InheritedSockets, type SocketKey, type SocketOrigin } from './inherited-sockets.js';
+import { KernelSockets } from './kernel-sockets.js';
 import { listenerSpecs } from './listener-specs.js';
-import { startMetricsServer } from './metrics.js';
+import { renderMetrics } from './metrics.js';
 import {
   type EngineOptions,
   type Http2Options,
@@ -61,6 +68,7 @@ import {
 } from './shard-handle.js';
 import { canTransferSockets } from './socket-transfer.js';
 import { type EngineState, Supervisor } from './supervisor.js';
+import { systemdSockets } from './systemd.js';
 import type { SecureContextOptions } from './tls-options.js';
 import {
   bindUdpListener,
@@ -104,6 +112,10 @@ export interface EngineEvents {
   'handler-error': [error: HandlerError];
   'shard-online': [shardId: number];
   'shard-exit': [shardId: number, exitCode: number];
+  /** A successor process serves on this engine's sockets (`handover`): this engine now drains and closes. */
+  'handed-over': [successorPid: number];
+  /** This engine started on the sockets of a predecessor process (`handover`), which now drains. */
+  'took-over': [predecessorPid: number];
   close: [];
 }
 
@@ -126,6 +138,8 @@ export interface ListenerAddress {
   readonly kind: StreamKind;
   readonly host: string;
   readonly port: number;
+  /** Where its socket came from: bound by this engine, from systemd, or from a predecessor (hand-over). */
+  readonly socket: SocketOrigin;
 }
 
 /**
@@ -149,8 +163,18 @@ const FAILED_EXIT_CODE = 1;
 interface Listener {
   readonly config: ResolvedListener;
   port: number;
+  origin: SocketOrigin;
   acceptor?: Acceptor;
+  /** balance 'kernel': the SO_REUSEPORT sockets the shards accept on. */
+  kernel?: KernelSockets;
   readonly stats: ListenerStats;
+}
+
+/** A coordinator HTTP endpoint (metrics, health) and the socket it serves on. */
+interface Endpoint {
+  readonly server: Server;
+  readonly port: number;
+  readonly fd: number;
 }
 
 /**
@@ -187,7 +211,14 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #supervisor: Supervisor;
   /** How shard workers are started (a spare's too). */
   readonly #workerOptions: ShardWorkerOptions;
-  #metrics: { readonly server: Server; readonly port: number } | undefined;
+  #metrics: Endpoint | undefined;
+  #health: Endpoint | undefined;
+  /** The sockets this process was started with (systemd, a predecessor), until the listeners claim them. */
+  #inherited = new InheritedSockets();
+  #handover: HandoverServer | undefined;
+  /** A successor has asked for this engine's sockets (health: draining), or has taken them over. */
+  #handingOver = false;
+  #handedOver = false;
   #udpCounters: Float64Array = new Float64Array(0);
   /** One-owner UDP ports whose shard was given up while no other served: the next shard online takes them. */
   #udpWaiting: UdpBinding[] = [];
@@ -313,8 +344,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     const listener: Listener = {
       config,
       port: config.port,
+      origin: 'bound',
       get stats() {
-        return listenerStats(config, listener.port, listener.acceptor);
+        return listenerStats(config, listener.port, listener.origin, listener.acceptor);
       },
     };
     this.#listeners.push(listener);
@@ -324,6 +356,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   /**
    * Starts the shards, loads every handler module in each, then binds and starts accepting. Rejects
    * (having started nothing that stays running) on a handler that cannot load, a port in use, ...
+   *
+   * With `handover`, a predecessor serving that path hands its sockets over first (the listeners serve on
+   * them instead of binding), and is told once this engine serves; with systemd socket activation, the
+   * listeners take the sockets systemd passed.
    */
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new EngineStateError(`start() on a ${this.#state} engine`);
@@ -334,7 +370,18 @@ export class Engine extends EventEmitter<EngineEvents> {
       );
     }
     this.#state = 'starting';
+    const { handover, socketActivation } = this.#options;
+    let predecessor: Predecessor | undefined;
     try {
+      if (handover !== undefined) {
+        const taken = await takeOver(handover.path, handover.timeoutMs);
+        predecessor = taken.predecessor;
+        if (taken.stale) unlinkStale(handover.path);
+      }
+      this.#inherited = new InheritedSockets(
+        predecessor?.sockets ?? [],
+        socketActivation ? systemdSockets() : undefined,
+      );
       if (this.#icmpListener !== undefined) {
         // First: without CAP_NET_RAW this throws before anything has started.
         this.#icmp = new IcmpRouter(
@@ -349,7 +396,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       for (const shard of this.#shards) this.#online(shard);
       let portIndex = 0;
       for (const listener of this.#udpListeners) {
-        await bindUdpListener(listener, this.#shards, portIndex, this.#udpBindings);
+        await bindUdpListener(listener, this.#shards, portIndex, this.#udpBindings, this.#inherited);
         portIndex += listener.ports.length;
       }
       for (const binding of this.#udpBindings) this.#udpOwners.set(binding.port, binding.shards[0]!);
@@ -360,10 +407,23 @@ export class Engine extends EventEmitter<EngineEvents> {
         // The fast path serves raw fds (the shard owns them natively): it always takes the native handoff.
         else await this.#listenHere(listener, listener.config.http?.api === 'fast' ? 'native' : handoff);
       }
-      const { metrics, handleSignals } = this.#options;
-      if (metrics !== undefined) {
-        this.#metrics = await startMetricsServer(metrics.host, metrics.port, () => this.stats());
+      await this.#startEndpoints();
+      if (handover !== undefined) {
+        const fd = predecessor?.takeHandoverSocket() ?? unixListen(handover.path);
+        this.#handover = new HandoverServer(fd, handover.path, this.#handoverHost);
+        this.#handover.start();
       }
+      const unused = this.#inherited.closeUnclaimed();
+      if (unused.length > 0 && handover !== undefined) {
+        const keys = unused.map((socket) => socket.key).join(', ');
+        this.#report(
+          new HandoverError(
+            handover.path,
+            `${unused.length} sockets of the predecessor fit no listener here and were closed: ${keys}`,
+          ),
+        );
+      }
+      const { handleSignals } = this.#options;
       if (handleSignals) {
         process.once('SIGTERM', this.#onSignal);
         process.once('SIGINT', this.#onSignal);
@@ -372,10 +432,59 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.#state = 'running';
       this.#supervisor.startSpare();
     } catch (error) {
+      predecessor?.abandon();
+      this.#inherited.closeUnclaimed();
       await this.#shutdown(0);
       this.#state = 'closed';
       throw error;
     }
+    if (predecessor !== undefined) {
+      try {
+        predecessor.serving();
+        this.emit('took-over', predecessor.pid);
+      } catch (error) {
+        // It went away meanwhile: this engine serves on every socket all the same.
+        this.#report(new HandoverError(handover!.path, 'the predecessor went away before it heard', error));
+      }
+    }
+  }
+
+  /** The metrics and health endpoints, on sockets bound here or inherited. */
+  async #startEndpoints(): Promise<void> {
+    const { metrics, health } = this.#options;
+    const healthPath = health?.path ?? '/health';
+    const healthRoute: EndpointRoute = () => {
+      const state = this.health();
+      return {
+        status: healthStatusCode(state),
+        type: 'application/json',
+        body: `${JSON.stringify(state)}\n`,
+      };
+    };
+    if (metrics !== undefined) {
+      const routes = {
+        '/metrics': () => ({
+          status: 200,
+          type: 'text/plain; version=0.0.4',
+          body: renderMetrics(this.stats()),
+        }),
+        ...(health?.port === undefined ? { [healthPath]: healthRoute } : {}),
+      };
+      this.#metrics = await this.#endpoint('metrics', metrics.host, metrics.port, routes);
+    }
+    if (health?.port !== undefined) {
+      this.#health = await this.#endpoint('health', health.host, health.port, { [healthPath]: healthRoute });
+    }
+  }
+
+  async #endpoint(
+    key: 'metrics' | 'health',
+    host: string,
+    port: number,
+    routes: Readonly<Record<string, EndpointRoute>>,
+  ): Promise<Endpoint> {
+    const socket = this.#inherited.listen({ key, type: 'stream', host, port });
+    return { server: await startHttpEndpoint(socket.fd, routes), port: socket.port, fd: socket.fd };
   }
 
   #spawnShards(): void {
@@ -444,9 +553,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     try {
       await shard.ready;
       await rebindUdp(shard, this.#udpBindings);
-      for (const listener of this.#listeners) {
-        if (listener.config.balance === 'kernel') await this.#listenInShard(shard, listener);
-      }
+      for (const listener of this.#listeners) await this.#listenInShard(shard, listener);
       await handOver(shard, this.#udpWaiting.splice(0));
       this.#online(shard);
     } catch (error) {
@@ -511,7 +618,18 @@ export class Engine extends EventEmitter<EngineEvents> {
       (error) => this.#report(error),
     );
     listener.acceptor = acceptor;
-    await acceptor.open(handoff);
+    const socket = this.#inherited.listen(
+      {
+        key: `stream:${config.id}`,
+        type: 'stream',
+        host: config.host,
+        port: config.port,
+        ...(config.fdName === undefined ? {} : { fdName: config.fdName }),
+      },
+      { backlog: config.backlog },
+    );
+    listener.origin = socket.origin;
+    await acceptor.open(socket.fd, handoff);
     listener.port = acceptor.port;
   }
 
@@ -530,21 +648,22 @@ export class Engine extends EventEmitter<EngineEvents> {
     return 'transfer';
   }
 
-  /** balance 'kernel': shard 0 binds first (and picks the port if it is 0), then the others join it. */
+  /** balance 'kernel': the coordinator binds (or inherits) the SO_REUSEPORT sockets; each shard accepts on its own. */
   async #listenInShards(listener: Listener): Promise<void> {
-    for (const shard of this.#shards) listener.port = await this.#listenInShard(shard, listener);
+    const kernel = KernelSockets.open(listener.config, this.#options.shards, this.#inherited);
+    listener.kernel = kernel;
+    listener.port = kernel.port;
+    listener.origin = kernel.origin;
+    for (const shard of this.#shards) await this.#listenInShard(shard, listener);
   }
 
-  #listenInShard(shard: ShardHandle, listener: Listener): Promise<number> {
-    const listenerId = listener.config.id;
-    const listening = shard.waitFor((message) => {
-      if (message.type === 'listen-failed' && message.listenerId === listenerId) {
-        throw reviveError(message.error, shard.id, { listenerId, port: listener.port });
-      }
-      return message.type === 'listening' && message.listenerId === listenerId ? message.port : undefined;
-    });
-    shard.post({ type: 'listen', listenerId, port: listener.port });
-    return listening;
+  /** Hands `shard` a duplicate of each of its 'kernel' sockets of `listener` (none for other listeners). */
+  async #listenInShard(shard: ShardHandle, listener: Listener): Promise<void> {
+    const { kernel } = listener;
+    if (kernel === undefined) return;
+    for (const fd of kernel.copiesFor(shard.id, this.#options.shards)) {
+      await shard.listenOn(dup(fd), listener.config.id);
+    }
   }
 
   /**
@@ -552,11 +671,12 @@ export class Engine extends EventEmitter<EngineEvents> {
    * `start()` has resolved. Their counters are in `stats().listeners`; UDP ports are in `udpPorts()`.
    */
   addresses(): ListenerAddress[] {
-    return this.#listeners.map(({ config, port }) => ({
+    return this.#listeners.map(({ config, port, origin }) => ({
       id: config.id,
       kind: config.kind,
       host: config.host,
       port,
+      socket: origin,
     }));
   }
 
@@ -568,6 +688,38 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.#failed) return 'failed';
     if (this.#state === 'running') return this.#supervisor.health();
     return this.#state;
+  }
+
+  /**
+   * What a load balancer should do with this engine now (see `Health`): `ready` while it serves (also
+   * `degraded`, with fewer shards), `draining` once a close, a reload or a hand-over has started, `down`
+   * when it does not serve (starting, closed, failed, or no shard serving right now). Served over HTTP by
+   * the `health` option (and on the metrics port).
+   */
+  health(): Health {
+    const total = this.#shards.length;
+    const shardsServing = this.#shards.filter((shard) => shard.alive).length;
+    const say = (status: Health['status'], reason: string): Health => ({
+      status,
+      reason,
+      shardsServing,
+      shards: total,
+    });
+    const state = this.state;
+    switch (state) {
+      case 'idle':
+      case 'starting':
+        return say('down', 'starting');
+      case 'closing':
+        return say('draining', 'closing');
+      case 'closed':
+      case 'failed':
+        return say('down', state);
+      case 'serving':
+      case 'degraded':
+        if (this.#handingOver) return say('draining', 'handing over');
+        return shardsServing === 0 ? say('down', 'no shard serving') : say('ready', state);
+    }
   }
 
   /** Counters of every shard and listener, read from shared memory. */
@@ -603,10 +755,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       return this.#closing;
     }
     this.#state = 'closing';
-    this.#closing = this.#shutdown(timeoutMs).then(() => {
-      this.#state = 'closed';
-      this.emit('close');
-    });
+    // From here the health check says draining; a balancer that reads it stops sending before anything is
+    // refused. After a hand-over the successor already accepts: nothing to wait for.
+    const drainDelayMs = this.#handedOver ? 0 : (this.#options.health?.drainDelayMs ?? 0);
+    this.#closing = delay(drainDelayMs)
+      .then(() => this.#shutdown(timeoutMs))
+      .then(() => {
+        this.#state = 'closed';
+        this.emit('close');
+      });
     return this.#closing;
   }
 
@@ -625,6 +782,54 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.#metrics?.port;
   }
 
+  /** The port of the health endpoint (`health: { port }`), once started; without one, see metricsPort(). */
+  healthPort(): number | undefined {
+    return this.#health?.port;
+  }
+
+  /** The predecessor's side of a process hand-over (see handover.ts). */
+  readonly #handoverHost = {
+    begin: (): string | undefined => {
+      if (this.#state !== 'running') return `this engine is ${this.#state}`;
+      this.#handingOver = true;
+      return undefined;
+    },
+    offer: (): OfferedSocket[] => this.#offer(),
+    serving: (successorPid: number): void => {
+      this.#handedOver = true;
+      this.emit('handed-over', successorPid);
+      void this.close({ timeoutMs: this.#options.closeTimeoutMs });
+    },
+    aborted: (error: HandoverError): void => {
+      this.#handingOver = false;
+      this.#report(error);
+    },
+  };
+
+  /** Every socket this engine serves on, by role, for a successor to take over. */
+  #offer(): OfferedSocket[] {
+    const offered: OfferedSocket[] = [];
+    const add = (key: SocketKey, fd: number, configuredPort: number) =>
+      offered.push({ key, fd, configuredPort });
+    for (const { config, acceptor, kernel } of this.#listeners) {
+      if (acceptor !== undefined) add(`stream:${config.id}`, acceptor.fd, config.port);
+      for (const [copy, fd] of (kernel?.copies ?? []).entries())
+        add(`kernel:${config.id}:${copy}`, fd, config.port);
+    }
+    for (const listener of this.#udpListeners) {
+      const bindings = this.#udpBindings.filter((binding) => binding.listenerId === listener.id);
+      for (const [i, binding] of bindings.entries()) {
+        for (const [copy, fd] of binding.kept.entries())
+          add(`udp:${listener.id}:${i}:${copy}`, fd, listener.ports[i]!);
+      }
+    }
+    const { metrics, health } = this.#options;
+    if (this.#metrics !== undefined) add('metrics', this.#metrics.fd, metrics!.port);
+    if (this.#health !== undefined) add('health', this.#health.fd, health!.port!);
+    if (this.#handover !== undefined) add('handover', this.#handover.fd, 0);
+    return offered;
+  }
+
   async #shutdown(timeoutMs: number): Promise<void> {
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
@@ -633,13 +838,22 @@ export class Engine extends EventEmitter<EngineEvents> {
     const spareStopped = this.#supervisor.close();
     for (const listener of this.#listeners) {
       listener.acceptor?.close();
+      listener.kernel?.close();
     }
-    const metrics = this.#metrics;
+    const handover = this.#handover;
+    this.#handover = undefined;
+    if (handover !== undefined) {
+      handover.close();
+      // After a hand-over the successor serves the path.
+      if (!this.#handedOver) unlinkStale(handover.path);
+    }
+    for (const endpoint of [this.#metrics, this.#health]) {
+      if (endpoint === undefined) continue;
+      endpoint.server.closeAllConnections();
+      await new Promise((resolve) => endpoint.server.close(resolve));
+    }
     this.#metrics = undefined;
-    if (metrics !== undefined) {
-      metrics.server.closeAllConnections();
-      await new Promise((resolve) => metrics.server.close(resolve));
-    }
+    this.#health = undefined;
     const deadline = delay(timeoutMs + EXIT_GRACE_MS, undefined, { ref: false });
     await Promise.all([
       spareStopped,
@@ -650,6 +864,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     for (const shard of this.#shards) shard.release();
     closeUdpBindings(this.#udpBindings);
     this.#icmp?.close();
+    handover?.endSession();
   }
 
   async #stopShard(shard: ShardHandle, timeoutMs: number, deadline: Promise<void>): Promise<void> {
@@ -671,6 +886,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else process.emitWarning(error.message, { type: 'SockshardWarning', code: error.code });
   }
+}
+
+/** Removes a Unix socket file nobody serves any more (a crashed predecessor's, or this engine's own). */
+function unlinkStale(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {}
 }
 
 /**

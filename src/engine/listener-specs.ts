@@ -24,14 +24,7 @@ export function listenerSpecs(listeners: EngineListeners): ListenerSpec[] {
       ...(config.tls === undefined ? {} : { tls: config.tls }),
       ...(config.http2 === undefined ? {} : { http2: config.http2 }),
       ...(config.balance === 'kernel'
-        ? {
-            kernel: {
-              host: config.host,
-              port: config.port,
-              backlog: config.backlog,
-              maxConnections: listeners.maxConnectionsPerShard,
-            },
-          }
+        ? { kernel: { maxConnections: listeners.maxConnectionsPerShard } }
         : {}),
       ...(config.idleTimeoutMs === 0 ? {} : { idleTimeoutMs: config.idleTimeoutMs }),
     }),

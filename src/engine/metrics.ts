@@ -1,4 +1,3 @@
-import http from 'node:http';
 import type { EngineStats } from './engine-stats.js';
 import type { EngineState, ShardState } from './supervisor.js';
 
@@ -154,27 +153,4 @@ export function renderMetrics(stats: EngineStats): string {
     }
   }
   return `${lines.join('\n')}\n`;
-}
-
-/** The opt-in scrape endpoint: GET /metrics on the coordinator's own event loop. */
-export async function startMetricsServer(
-  host: string,
-  port: number,
-  stats: () => EngineStats,
-): Promise<{ server: http.Server; port: number }> {
-  const server = http.createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('try GET /metrics\n');
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(stats()));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, port: (server.address() as { port: number }).port };
 }

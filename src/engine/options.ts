@@ -90,8 +90,39 @@ export interface EngineOptions {
     readonly timeoutMs?: number;
     readonly niceIncrement?: number;
   };
-  /** An opt-in Prometheus endpoint (GET /metrics) served by the coordinator. Default: none. */
+  /**
+   * An opt-in Prometheus endpoint (GET /metrics) served by the coordinator. Default: none. It also answers
+   * the health check (GET /health, see `health`).
+   */
   readonly metrics?: { readonly port: number; readonly host?: string };
+  /**
+   * A health check for a load balancer in front (see `engine.health()`): GET `path` (default `/health`)
+   * answers 200 `ready`, or 503 `draining` (a close, reload or hand-over has started) or `down`, with JSON.
+   * On its own `port`, or, without one, on the metrics port. `drainDelayMs` (default 0): how long a close
+   * keeps accepting while the check already says draining, before it refuses anything; give the balancer
+   * time to notice (its check interval times its fall count, and some margin).
+   */
+  readonly health?: {
+    readonly port?: number;
+    readonly host?: string;
+    readonly path?: string;
+    readonly drainDelayMs?: number;
+  };
+  /**
+   * Process hand-over: the engine serves a Unix socket at `path`. A new process of the application,
+   * started with the same option, connects there at `start()`, takes over every listening socket (TCP,
+   * UDP, the metrics and health ports, and this Unix socket) with SCM_RIGHTS, starts serving on them, and
+   * only then tells this one, which drains and closes like `close()`. The kernel never refuses a connection:
+   * the sockets stay open throughout. Without a running predecessor at `path`, `start()` binds as usual.
+   * `timeoutMs` (default 10000) bounds the exchange, not the successor's start.
+   */
+  readonly handover?: { readonly path: string; readonly timeoutMs?: number };
+  /**
+   * Serve on the sockets systemd passes (socket activation: LISTEN_FDS and LISTEN_PID, names from
+   * LISTEN_FDNAMES): a listener takes the inherited socket on its port (or named by its `fdName`) instead
+   * of binding one. Default true; it does nothing unless LISTEN_PID is this process.
+   */
+  readonly socketActivation?: boolean;
   /**
    * Close gracefully on SIGTERM and SIGINT (the engine's close({ timeoutMs: closeTimeoutMs })). Default
    * false: signals are the embedding application's business unless it opts in.
@@ -198,6 +229,8 @@ export interface TcpOptions {
    * ProxyProtocolOptions. Needs the coordinator to accept (not `balance: 'kernel'`, not `handoff: 'transfer'`).
    */
   readonly proxyProtocol?: ProxyProtocolOptions;
+  /** Serve on the systemd socket of this FileDescriptorName= (socket activation), whatever its port. */
+  readonly fdName?: string;
 }
 
 /**
@@ -260,6 +293,15 @@ export interface ResolvedEngineOptions {
   readonly resourceLimits?: ResourceLimits;
   readonly limits: Required<ConnectionLimits>;
   readonly metrics?: { readonly port: number; readonly host: string };
+  readonly health?: {
+    /** Undefined: served on the metrics port. */
+    readonly port?: number;
+    readonly host: string;
+    readonly path: string;
+    readonly drainDelayMs: number;
+  };
+  readonly handover?: { readonly path: string; readonly timeoutMs: number };
+  readonly socketActivation: boolean;
   readonly handleSignals: boolean;
   readonly closeTimeoutMs: number;
   readonly offload?: OffloadSettings;
@@ -331,6 +373,7 @@ export interface ResolvedListener {
   readonly kind: StreamKind;
   readonly host: string;
   readonly port: number;
+  readonly fdName?: string;
   readonly handler: string;
   readonly balance: BalanceStrategy;
   readonly backlog: number;
@@ -374,6 +417,9 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
         2 ** 31 - 1,
       ),
     },
+    ...(options.health === undefined ? {} : { health: healthOptions(options.health, options.metrics) }),
+    ...(options.handover === undefined ? {} : { handover: handoverOptions(options.handover) }),
+    socketActivation: checkBoolean('socketActivation', options.socketActivation ?? true),
     limits: {
       maxConnections: checkInteger(
         'limits.maxConnections',
@@ -395,6 +441,47 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
       ),
     },
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+  };
+}
+
+function healthOptions(
+  health: NonNullable<EngineOptions['health']>,
+  metrics: EngineOptions['metrics'],
+): NonNullable<ResolvedEngineOptions['health']> {
+  if (typeof health !== 'object' || health === null)
+    throw new InvalidOptionError('health', 'must be { port, host, path, drainDelayMs }');
+  if (health.port === undefined && metrics === undefined) {
+    throw new InvalidOptionError('health.port', 'give a port, or a metrics port to serve the health path on');
+  }
+  const path = health.path ?? '/health';
+  if (typeof path !== 'string' || !path.startsWith('/') || path === '/metrics')
+    throw new InvalidOptionError('health.path', `must be a path other than /metrics, got ${String(path)}`);
+  return {
+    ...(health.port === undefined ? {} : { port: checkInteger('health.port', health.port, 0, 65_535) }),
+    host: checkIpLiteral('health.host', health.host ?? metrics?.host ?? '127.0.0.1'),
+    path,
+    drainDelayMs: checkInteger('health.drainDelayMs', health.drainDelayMs ?? 0, 0, 2 ** 31 - 1),
+  };
+}
+
+/** sun_path holds 108 bytes, the terminating NUL included. */
+const MAX_UNIX_PATH_BYTES = 107;
+
+function handoverOptions(
+  handover: NonNullable<EngineOptions['handover']>,
+): NonNullable<ResolvedEngineOptions['handover']> {
+  if (typeof handover !== 'object' || handover === null)
+    throw new InvalidOptionError('handover', 'must be { path, timeoutMs }');
+  const { path } = handover;
+  if (typeof path !== 'string' || path === '' || Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) {
+    throw new InvalidOptionError(
+      'handover.path',
+      `must be a Unix socket path of 1 to ${MAX_UNIX_PATH_BYTES} bytes, got ${JSON.stringify(path)}`,
+    );
+  }
+  return {
+    path: resolve(path),
+    timeoutMs: checkInteger('handover.timeoutMs', handover.timeoutMs ?? 10_000, 1, 2 ** 31 - 1),
   };
 }
 
@@ -501,6 +588,7 @@ export function resolveListener(
     balance,
     backlog: checkInteger(`${prefix}backlog`, options.backlog ?? 511, 1, 65_535),
     idleTimeoutMs: checkInteger(`${prefix}idleTimeoutMs`, options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1),
+    ...(options.fdName === undefined ? {} : { fdName: fdName(`${prefix}fdName`, options.fdName) }),
     ...(http === undefined ? {} : { http }),
     ...secureListener(id, kind, options, rotationMs),
     ...proxied(prefix, balance, options.proxyProtocol),
@@ -538,6 +626,13 @@ function proxied(
     );
   }
   return { proxyProtocol: resolveProxyProtocol(`${prefix}proxyProtocol`, options) };
+}
+
+/** systemd's FileDescriptorName=: up to 255 printable ASCII characters, no colon (it separates them). */
+function fdName(option: string, name: unknown): string {
+  if (typeof name !== 'string' || !/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(name))
+    throw new InvalidOptionError(option, `must be a systemd FileDescriptorName, got ${JSON.stringify(name)}`);
+  return name;
 }
 
 function udpPorts(value: UdpOptions['ports']): number[] {

@@ -24,8 +24,12 @@ import {
   HANDOFF_LISTENER,
   HANDOFF_PORT,
   HANDOFF_PROXIED_BYTES,
+  LISTEN_SOCKET_BYTES,
+  LISTEN_SOCKET_FD,
+  LISTEN_SOCKET_LISTENER,
   RECORD_HANDOFF,
   RECORD_HANDOFF_PROXIED,
+  RECORD_LISTEN_SOCKET,
   RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
@@ -355,6 +359,29 @@ export class ShardHandle implements Balanced {
   }
 
   /**
+   * balance 'kernel': hands the shard `fd`, a duplicate of one of the listener's listening sockets, to
+   * accept on; resolves once it does. From the handoff on the fd is the shard's, even if it fails (it
+   * closes it then and this rejects with its error).
+   */
+  async listenOn(fd: number, listenerId: number): Promise<void> {
+    const offset = this.#producer.claim(LISTEN_SOCKET_BYTES, RECORD_LISTEN_SOCKET);
+    if (offset < 0) {
+      close(fd);
+      throw new Error(`shard ${this.id}: control ring full while handing over a listening socket`);
+    }
+    const word = offset >> 2;
+    this.#producer.words[word + LISTEN_SOCKET_FD] = fd;
+    this.#producer.words[word + LISTEN_SOCKET_LISTENER] = listenerId;
+    const listening = this.waitFor((message) => {
+      if (message.type === 'listen-failed' && message.fd === fd)
+        throw reviveError(message.error, this.id, { listenerId });
+      return message.type === 'listening' && message.fd === fd ? true : undefined;
+    });
+    this.#producer.commit();
+    await listening;
+  }
+
+  /**
    * A worker's teardown closes the fds its Node handles own (sockets, node:dgram), but not a raw fd that
    * only the native batched UDP path polls: when a shard dies without draining, its supervisor closes
    * those. (A draining shard closes them itself, so they are only reclaimed after a death.)
@@ -383,12 +410,15 @@ export class ShardHandle implements Balanced {
     const consumer = new RingConsumer(this.controlRing);
     consumer.drain((_bytes, offset, _length, type) => {
       const word = offset >> 2;
+      // Every record type on this ring carries an fd that the shard would have owned.
       const fd =
-        type === RECORD_HANDOFF
+        type === RECORD_HANDOFF || type === RECORD_HANDOFF_PROXIED
           ? consumer.words[word + HANDOFF_FD]
           : type === RECORD_UDP_SOCKET
             ? consumer.words[word + UDP_SOCKET_FD]
-            : undefined;
+            : type === RECORD_LISTEN_SOCKET
+              ? consumer.words[word + LISTEN_SOCKET_FD]
+              : undefined;
       if (fd === undefined) return;
       try {
         close(fd);

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
-import { close, dup, udpSocket } from '../native/binding.js';
+import { close, dup } from '../native/binding.js';
+import type { InheritedSockets, OpenedSocket, SocketOrigin } from './inherited-sockets.js';
 import type { ResolvedUdpListener } from './options.js';
 import type { ShardHandle } from './shard-handle.js';
 import { socketInode } from './udp-kernel-drops.js';
@@ -27,6 +28,8 @@ export interface UdpBinding {
   kept: number[];
   /** The sockets' inodes (the same socket as the kept duplicates), for /proc/net/udp's drop counters. */
   readonly inodes: readonly string[];
+  /** Bound here, or inherited (systemd, a predecessor). */
+  readonly origin: SocketOrigin;
 }
 
 function owner(listener: ResolvedUdpListener, port: number, shards: number): number {
@@ -43,7 +46,9 @@ function owner(listener: ResolvedUdpListener, port: number, shards: number): num
 /**
  * Binds a UDP listener's ports on the coordinator (so a port in use fails `start()` here, naming the port,
  * and port 0 gets a real number before ownership is decided) and hands each socket to the shard that
- * owns it, or, with reusePort, one SO_REUSEPORT socket per port to every shard.
+ * owns it, or, with reusePort, one SO_REUSEPORT socket per port to every shard. A socket `inherited`
+ * (from systemd or a predecessor) is used instead of binding one where it fits; with reusePort, a shard
+ * left without an inherited copy binds a new one beside them (or shares one that does not allow that).
  * On failure, every socket this call created and did not hand over is closed.
  */
 export async function bindUdpListener(
@@ -51,24 +56,32 @@ export async function bindUdpListener(
   shards: readonly ShardHandle[],
   firstPortIndex: number,
   bindings: UdpBinding[],
+  inherited: InheritedSockets,
 ): Promise<void> {
   for (const [i, requested] of listener.ports.entries()) {
     const portIndex = firstPortIndex + i;
     /** Created here and not yet handed over: ours to close if anything fails. */
     const pending: number[] = [];
     let port = requested;
+    let origin: SocketOrigin = 'bound';
     try {
-      for (let copy = 0; copy < (listener.reusePort ? shards.length : 1); copy++) {
-        const bound = udpSocket({
-          host: listener.host,
-          port,
-          reusePort: listener.reusePort,
-          ipv6Only: listener.ipv6Only,
-          ...(listener.recvBufferSize === undefined ? {} : { recvBufferSize: listener.recvBufferSize }),
-          ...(listener.sendBufferSize === undefined ? {} : { sendBufferSize: listener.sendBufferSize }),
-        });
-        pending.push(bound.fd);
-        port = bound.port;
+      const copies = listener.reusePort ? shards.length : 1;
+      const bind = {
+        reusePort: listener.reusePort,
+        ipv6Only: listener.ipv6Only,
+        ...(listener.recvBufferSize === undefined ? {} : { recvBufferSize: listener.recvBufferSize }),
+        ...(listener.sendBufferSize === undefined ? {} : { sendBufferSize: listener.sendBufferSize }),
+      };
+      for (let copy = 0; copy < copies; copy++) {
+        const key = `udp:${listener.id}:${i}:${copy}` as const;
+        // A systemd socket comes alone (one per port): the other shards share duplicates of it.
+        const opened: OpenedSocket =
+          origin === 'systemd'
+            ? { fd: dup(pending[0]!), port, origin }
+            : inherited.udp({ key, type: 'dgram', host: listener.host, port }, bind);
+        if (copy === 0) origin = opened.origin;
+        pending.push(opened.fd);
+        port = opened.port;
       }
       const targets = listener.reusePort
         ? shards.map((shard) => shard.id)
@@ -85,6 +98,7 @@ export async function bindUdpListener(
         io: listener.io,
         kept,
         inodes,
+        origin,
       });
       for (const shardId of targets) {
         // From its handoff on, a socket is its shard's to close, even if the shard fails to adopt it.

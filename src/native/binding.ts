@@ -358,6 +358,8 @@ export interface SocketDescription {
   readonly family: 'ipv4' | 'ipv6' | 'unix' | 'other';
   /** listen(2) was called on it. */
   readonly listening: boolean;
+  /** SO_REUSEPORT is set: another socket may join it on the same address. */
+  readonly reusePort: boolean;
   /** The local address: an IP literal, a Unix path ('@name' for an abstract one), or '' if unbound. */
   readonly address: string;
   /** The local port; -1 for a family without ports. */

@@ -15,7 +15,6 @@ import {
   ACCEPTED_STRIDE,
   type AcceptHandle,
   close as closeFd,
-  listen,
   resumeAccepting,
   startAccepting,
   stopAccepting,
@@ -39,9 +38,12 @@ import {
   HANDOFF_FD,
   HANDOFF_LISTENER,
   HANDOFF_PORT,
+  LISTEN_SOCKET_FD,
+  LISTEN_SOCKET_LISTENER,
   type ListenerSpec,
   RECORD_HANDOFF,
   RECORD_HANDOFF_PROXIED,
+  RECORD_LISTEN_SOCKET,
   RECORD_UDP_SOCKET,
   type ShardInit,
   type ShardMessage,
@@ -72,10 +74,10 @@ interface Registered {
   readonly listener: ServedListener;
   /** The handler's hook for messages from other shards, if it has one. */
   readonly onShardMessage: ShardMessageHook['shardMessage'];
-  /** balance 'kernel': this shard's own SO_REUSEPORT listening server. */
-  kernel?: net.Server;
-  /** balance 'kernel' for a listener that adopts raw fds: its listening fd, accepted natively here. */
-  kernelNative?: { readonly fd: number; readonly accepting: AcceptHandle };
+  /** balance 'kernel': the servers on this shard's SO_REUSEPORT listening sockets (usually one). */
+  readonly kernel: net.Server[];
+  /** balance 'kernel' for a listener that adopts raw fds: its listening fds, accepted natively here. */
+  readonly kernelNative: { readonly fd: number; readonly accepting: AcceptHandle }[];
 }
 
 /** Connections a 'kernel' listener that adopts raw fds accepts per batch. */
@@ -206,7 +208,7 @@ export class Shard {
     const handler = await loadHandler(spec, kind);
     const listener = await kind.create({ spec, handler, context, shard: this.#services });
     const onShardMessage = (handler as ShardMessageHook).shardMessage?.bind(handler);
-    this.#listeners.set(spec.id, { spec, context, listener, onShardMessage });
+    this.#listeners.set(spec.id, { spec, context, listener, onShardMessage, kernel: [], kernelNative: [] });
   }
 
   /** Adopts handed-off connections until the shard drains; parks on the ring when there are none. */
@@ -228,6 +230,7 @@ export class Shard {
     const handoffs = this.#handoffBatch.splice(0);
     const proxied = this.#proxiedBatch.splice(0);
     const udpSockets = this.#udpBatch.splice(0);
+    const listenSockets = this.#listenBatch.splice(0);
     const adopted: [net.Socket, Registered, StreamListener][] = [];
     for (let i = 0; i < handoffs.length; i += 3) {
       const registered = this.#listeners.get(handoffs[i + 1]!);
@@ -259,6 +262,8 @@ export class Shard {
     for (let i = 0; i < udpSockets.length; i += 4) {
       void this.#openUdp(udpSockets[i]!, udpSockets[i + 1]!, udpSockets[i + 2]!, udpSockets[i + 3]!);
     }
+    for (let i = 0; i < listenSockets.length; i += 2)
+      this.#listenKernel(listenSockets[i]!, listenSockets[i + 1]!);
     return count;
   }
 
@@ -266,6 +271,7 @@ export class Shard {
   /** [fd, listener, bucket, family, port, address words x4] per connection (RECORD_HANDOFF_PROXIED). */
   readonly #proxiedBatch: number[] = [];
   readonly #udpBatch: number[] = [];
+  readonly #listenBatch: number[] = [];
   readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
     const word = offset >> 2;
     const words = this.#consumer.words;
@@ -294,6 +300,8 @@ export class Shard {
         words[word + UDP_SOCKET_PORT]!,
         words[word + UDP_SOCKET_PORT_INDEX]!,
       );
+    } else if (type === RECORD_LISTEN_SOCKET) {
+      this.#listenBatch.push(words[word + LISTEN_SOCKET_FD]!, words[word + LISTEN_SOCKET_LISTENER]!);
     }
   };
 
@@ -468,7 +476,6 @@ export class Shard {
   #onMessage(message: CoordinatorMessage): void {
     if (message.type === 'adopt')
       this.#adoptTransferred(message.socket, message.listenerId, message.addressBucket);
-    else if (message.type === 'listen') this.#listenKernel(message.listenerId, message.port);
     else if (message.type === 'drain') void this.#drain(message.timeoutMs);
     else if (message.type === 'secure-context') this.#setSecureContext(message.listenerId, message.tls);
   }
@@ -486,72 +493,87 @@ export class Shard {
     }
   }
 
-  /** balance 'kernel': this shard listens on its own SO_REUSEPORT socket and accepts for itself. */
-  #listenKernel(listenerId: number, port: number): void {
-    const registered = this.#listeners.get(listenerId)!;
-    const listener = registered.listener as StreamListener;
-    const address = registered.spec.kernel!;
-    if (listener.adoptFd !== undefined) {
-      this.#listenKernelNative(registered, listener, port);
+  /**
+   * balance 'kernel': this shard accepts for itself on `fd`, its duplicate of one of the listener's
+   * SO_REUSEPORT sockets (the coordinator keeps the socket; closing the server closes only this copy).
+   */
+  #listenKernel(fd: number, listenerId: number): void {
+    const registered = this.#listeners.get(listenerId);
+    const failed = (error: unknown) => {
+      try {
+        closeFd(fd);
+      } catch {}
+      this.#post({ type: 'listen-failed', listenerId, fd, error: serializeError(error) });
+    };
+    const listener = registered?.listener;
+    if (registered?.spec.kernel === undefined || listener?.transport !== 'stream') {
+      failed(new Error(`no 'kernel' listener ${listenerId} in shard ${this.#init.shardId}`));
       return;
     }
-    try {
-      const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
-      const server = net.createServer(
-        { allowHalfOpen: listener.allowHalfOpen, pauseOnConnect: listener.peeksFirst === true },
-        (socket) => {
-          this.#count(COUNTER_ACCEPTED);
-          this.#serve(socket, registered, listener);
-        },
-      );
-      if (address.maxConnections > 0) {
-        server.maxConnections = address.maxConnections;
-        server.on('drop', () => this.#count(COUNTER_KERNEL_REFUSED));
-      }
-      server.once('error', (error) =>
-        this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) }),
-      );
-      server.listen({ fd: bound.fd }, () => this.#post({ type: 'listening', listenerId, port: bound.port }));
-      registered.kernel = server;
-    } catch (error) {
-      this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) });
+    if (listener.adoptFd !== undefined) {
+      this.#listenKernelNative(registered, listener, fd);
+      return;
     }
+    const { maxConnections } = registered.spec.kernel;
+    const server = net.createServer(
+      { allowHalfOpen: listener.allowHalfOpen, pauseOnConnect: listener.peeksFirst === true },
+      (socket) => {
+        this.#count(COUNTER_ACCEPTED);
+        this.#serve(socket, registered, listener);
+      },
+    );
+    if (maxConnections > 0) {
+      server.maxConnections = maxConnections;
+      server.on('drop', () => this.#count(COUNTER_KERNEL_REFUSED));
+    }
+    server.once('error', failed);
+    server.listen({ fd }, () => {
+      server.off('error', failed);
+      this.#post({ type: 'listening', listenerId, fd });
+    });
+    registered.kernel.push(server);
   }
 
-  /** balance 'kernel' for a listener that adopts raw fds: accept4 in batches here, straight to it. */
-  #listenKernelNative(registered: Registered, listener: StreamListener, port: number): void {
+  /**
+   * balance 'kernel' for a listener that adopts raw fds: accept4 in batches on `fd` (this shard's duplicate
+   * of one of the listener's sockets, which it owns now), straight to the listener.
+   */
+  #listenKernelNative(registered: Registered, listener: StreamListener, fd: number): void {
     const listenerId = registered.spec.id;
-    const address = registered.spec.kernel!;
+    const { maxConnections } = registered.spec.kernel!;
     try {
-      const bound = listen({ host: address.host, port, backlog: address.backlog, reusePort: true });
       const out = new Int32Array(ACCEPT_BATCH * ACCEPTED_STRIDE);
-      const accepting = startAccepting(bound.fd, out, (count) => {
+      const accepting = startAccepting(fd, out, (count) => {
         if (count < 0) {
           // Paused (EMFILE and the like): the kernel keeps the backlog meanwhile.
           setTimeout(() => {
-            if (registered.kernelNative?.accepting === accepting) resumeAccepting(accepting);
+            if (registered.kernelNative.some((native) => native.accepting === accepting))
+              resumeAccepting(accepting);
           }, ACCEPT_BACKOFF_MS);
           return;
         }
         for (let i = 0; i < count; i++) {
-          const fd = out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
+          const accepted = out[i * ACCEPTED_STRIDE + ACCEPTED_FD]!;
           // As net.Server's maxConnections does for the socket listeners: over the cap, closed at once
           // (counted refused, not accepted).
-          if (address.maxConnections > 0 && this.#nativeOpen >= address.maxConnections) {
+          if (maxConnections > 0 && this.#nativeOpen >= maxConnections) {
             this.#count(COUNTER_KERNEL_REFUSED);
-            closeFd(fd);
+            closeFd(accepted);
             continue;
           }
           this.#count(COUNTER_ACCEPTED);
           const bucket = out[i * ACCEPTED_STRIDE + ACCEPTED_ADDRESS_HASH]! & ADDRESS_BUCKET_MASK;
           Atomics.add(this.#addresses, bucket, 1);
-          this.#adoptNative(fd, registered, listener, bucket);
+          this.#adoptNative(accepted, registered, listener, bucket);
         }
       });
-      registered.kernelNative = { fd: bound.fd, accepting };
-      this.#post({ type: 'listening', listenerId, port: bound.port });
+      registered.kernelNative.push({ fd, accepting });
+      this.#post({ type: 'listening', listenerId, fd });
     } catch (error) {
-      this.#post({ type: 'listen-failed', listenerId, error: serializeError(error) });
+      try {
+        closeFd(fd);
+      } catch {}
+      this.#post({ type: 'listen-failed', listenerId, fd, error: serializeError(error) });
     }
   }
 
@@ -563,11 +585,10 @@ export class Shard {
     this.#draining = true;
     const registered = [...this.#listeners.values()];
     for (const entry of registered) {
-      entry.kernel?.close();
-      if (entry.kernelNative !== undefined) {
-        stopAccepting(entry.kernelNative.accepting);
-        closeFd(entry.kernelNative.fd);
-        entry.kernelNative = undefined;
+      for (const server of entry.kernel) server.close();
+      for (const { fd, accepting } of entry.kernelNative.splice(0)) {
+        stopAccepting(accepting);
+        closeFd(fd);
       }
     }
     await Promise.all(registered.map(({ listener }) => listener.stop?.()));

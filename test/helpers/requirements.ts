@@ -15,7 +15,7 @@
  * - `root`: uid 0 (tests that start a child without a Linux capability drop it from a root process);
  * - `raw-icmp`: a raw ICMP socket opens here (root or CAP_NET_RAW, and a raw-socket build for this Node);
  * - `raw-socket`: the raw-socket addon loads on this Node (no privilege needed to load it);
- * - `redis-benchmark`, `haproxy`, `openssl`, `h2load`, `bun`: the command runs;
+ * - `redis-benchmark`, `haproxy`, `wrk`, `openssl`, `h2load`, `bun`: the command runs;
  * - `socket-transfer`: this Node moves a `net.Socket` to a worker by `postMessage`;
  * - `privileged-ports`: some low ports are closed to processes without CAP_NET_BIND_SERVICE
  *   (`net.ipv4.ip_unprivileged_port_start` above 1).
@@ -36,6 +36,7 @@ export const CAPABILITIES = [
   'socket-transfer',
   'privileged-ports',
   'haproxy',
+  'wrk',
   'openssl',
   'h2load',
   'bun',
@@ -75,6 +76,13 @@ function commandMissing(command: string, args: readonly string[]): string {
   return result.status === 0 ? '' : `${command} ${args.join(' ')} exited with ${result.status}`;
 }
 
+/** `wrk --version` prints its version and usage, and exits with 1. */
+function wrkMissing(): string {
+  const result = spawnSync('wrk', ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (result.error !== undefined) return `wrk not found (${(result.error as NodeJS.ErrnoException).code})`;
+  return result.stdout.startsWith('wrk ') ? '' : `wrk --version printed no version (exit ${result.status})`;
+}
+
 function rawSocketMissing(): string {
   try {
     createRequire(import.meta.url)('raw-socket');
@@ -108,6 +116,7 @@ const probes: Record<Capability, () => string | Promise<string>> = {
   'raw-socket': rawSocketMissing,
   'redis-benchmark': () => commandMissing('redis-benchmark', ['--version']),
   haproxy: () => commandMissing('haproxy', ['-v']),
+  wrk: wrkMissing,
   openssl: () => commandMissing('openssl', ['version']),
   h2load: () => commandMissing('h2load', ['--version']),
   bun: () => commandMissing('bun', ['--version']),

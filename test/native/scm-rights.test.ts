@@ -91,6 +91,7 @@ describe('descriptors over a Unix SEQPACKET socket (SCM_RIGHTS)', () => {
       type: 'stream',
       family: 'ipv4',
       listening: true,
+      reusePort: false,
       address: '127.0.0.1',
       port: tcp.port,
     });
@@ -184,6 +185,7 @@ describe('descriptors over a Unix SEQPACKET socket (SCM_RIGHTS)', () => {
       type: 'seqpacket',
       family: 'unix',
       listening: true,
+      reusePort: false,
       address: path,
       port: -1,
     });
@@ -195,13 +197,14 @@ describe('descriptors over a Unix SEQPACKET socket (SCM_RIGHTS)', () => {
     expect(() => describeSocket(0x7ffffff0)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 
-  it('describes an IPv6 listener', () => {
-    const v6 = listen({ host: '::1', port: 0 });
+  it('describes an IPv6 listener with SO_REUSEPORT', () => {
+    const v6 = listen({ host: '::1', port: 0, reusePort: true });
     defer(() => close(v6.fd));
     expect(describeSocket(v6.fd)).toEqual({
       type: 'stream',
       family: 'ipv6',
       listening: true,
+      reusePort: true,
       address: '::1',
       port: v6.port,
     });
