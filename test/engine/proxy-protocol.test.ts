@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine, type EngineOptions, type ProxyProtocolOptions } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
-import { startHaproxy } from '../helpers/haproxy.js';
+import { startProxyHaproxy } from '../helpers/haproxy.js';
 import { requirement, testWith } from '../helpers/requirements.js';
 import { closed, useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
@@ -107,7 +107,7 @@ describe('PROXY protocol behind HAProxy', () => {
       `${kind} with ${version}: the handler sees the client's address, not the balancer's`,
       async () => {
         const { engine, port } = await proxied(kind);
-        const haproxy = await startHaproxy(port, BALANCER, version);
+        const haproxy = await startProxyHaproxy(port, BALANCER, version);
         defer(() => haproxy.stop());
         const answers = [];
         for (let i = 0; i < 4; i++) answers.push(await whoami(haproxy.port, CLIENT, kind === 'https'));
