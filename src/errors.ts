@@ -568,6 +568,22 @@ export class HandoverError extends SockshardError {
 }
 
 /**
+ * A rolling reload did not happen: a replacement shard could not load the new handler modules or set its
+ * listeners up (`cause` says why, often a HandlerLoadError), or the engine closed meanwhile. It was rolled
+ * back before any shard was replaced: the engine serves the code it served before.
+ */
+export class ReloadError extends SockshardError {
+  declare readonly generation: number;
+
+  constructor(generation: number, reason: string, cause?: unknown) {
+    super('ERR_RELOAD', `reload ${generation} rolled back, the engine serves the previous code: ${reason}`, {
+      cause,
+    });
+    Object.defineProperty(this, 'generation', { value: generation, enumerable: true });
+  }
+}
+
+/**
  * A shard died more often than the restart budget allows: it stays down. While another shard serves, the
  * engine serves on without it; when it was the last, the engine fails (EngineFailedError).
  *

@@ -162,6 +162,13 @@ export interface ShardInit {
   readonly offload?: OffloadSettings;
   /** Present when the engine has TLS listeners: the shared session-ticket keys (TICKET_KEYS_*). */
   readonly ticketKeys?: SharedArrayBuffer;
+  /** How many rolling reloads the engine had run when this shard's code was loaded (0 at start). */
+  readonly generation: number;
+  /**
+   * A rolling reload's replacement: load the handlers and set the listeners up, say 'prepared', and touch
+   * no ring (the control ring, the mesh, ICMP: the shard it replaces still uses them) until 'take-over'.
+   */
+  readonly standby?: boolean;
 }
 
 /**
@@ -301,7 +308,15 @@ export type CoordinatorMessage =
     }
   | { readonly type: 'drain'; readonly timeoutMs: number }
   /** engine.setSecureContext(): new credentials for a TLS listener's new connections. */
-  | { readonly type: 'secure-context'; readonly listenerId: number; readonly tls: TlsSettings };
+  | { readonly type: 'secure-context'; readonly listenerId: number; readonly tls: TlsSettings }
+  /**
+   * A rolling reload replaces this shard: stop taking work (the control ring, the mesh, ICMP, UDP ports,
+   * 'kernel' sockets), adopt what is still in the control ring, say 'retired' (the replacement may take
+   * the rings over now), then drain as for 'drain'.
+   */
+  | { readonly type: 'retire'; readonly timeoutMs: number }
+  /** To a standby replacement, once the shard it replaces has retired: attach to the rings and serve. */
+  | { readonly type: 'take-over' };
 
 /** Shard → coordinator messages. */
 export type ShardMessage =
@@ -323,7 +338,11 @@ export type ShardMessage =
   | { readonly type: 'udp-failed'; readonly fd: number; readonly error: SerializedError }
   | { readonly type: 'drained'; readonly destroyed: number }
   | { readonly type: 'secure-context-set'; readonly listenerId: number }
-  | { readonly type: 'secure-context-failed'; readonly listenerId: number; readonly error: SerializedError };
+  | { readonly type: 'secure-context-failed'; readonly listenerId: number; readonly error: SerializedError }
+  /** A standby replacement has loaded its handlers and set its listeners up (see ShardInit.standby). */
+  | { readonly type: 'prepared' }
+  /** A retiring shard touches no ring any more: its replacement may take over. */
+  | { readonly type: 'retired' };
 
 /**
  * Per-shard counters in one SharedArrayBuffer, two 64-byte lines per shard (Int32 words), each written by

@@ -58,6 +58,8 @@ export interface ShardStats {
   readonly connections: number;
   /** Times this shard was restarted after it died. */
   readonly restarts: number;
+  /** The rolling reload whose code this shard runs: 0 for the code the engine started with. */
+  readonly generation: number;
   /**
    * Connections that were open on this shard when it died: adopted, or (once it is given up) still
    * waiting in its control ring, which the coordinator then closes.
@@ -200,7 +202,7 @@ export interface ListenerStats {
  * console.log(`${total.connections} open, ${total.requests} requests, ${total.handlerErrors} failed`);
  * ```
  */
-export type EngineTotals = Omit<ShardStats, 'shardId' | 'state' | 'alive' | 'controlRing'>;
+export type EngineTotals = Omit<ShardStats, 'shardId' | 'state' | 'alive' | 'generation' | 'controlRing'>;
 
 /**
  * A snapshot read from shared memory: no message goes to any shard.
@@ -236,6 +238,7 @@ export function shardStats(shard: ShardHandle, state: ShardState): ShardStats {
     alive: shard.alive,
     connections: shard.openConnections(),
     restarts: shard.restarts,
+    generation: shard.generation,
     connectionsLost: shard.connectionsLost,
     handedOff: shard.handedOff,
     adopted: shard.counter(COUNTER_ADOPTED),

@@ -8,6 +8,7 @@ import {
   type HandlerError,
   HandoverError,
   InvalidOptionError,
+  ReloadError,
   type SockshardError,
 } from '../errors.js';
 import { dup, unixListen } from '../native/binding.js';
@@ -40,9 +41,11 @@ import { listenerSpecs } from './listener-specs.js';
 import { renderMetrics } from './metrics.js';
 import {
   type EngineOptions,
+  type HandlerModule,
   type Http2Options,
   type HttpOptions,
   type HttpsOptions,
+  handlerUrl,
   type IcmpOptions,
   type ResolvedEngineOptions,
   type ResolvedIcmpListener,
@@ -116,6 +119,8 @@ export interface EngineEvents {
   'handed-over': [successorPid: number];
   /** This engine started on the sockets of a predecessor process (`handover`), which now drains. */
   'took-over': [predecessorPid: number];
+  /** A rolling reload finished: every shard runs the code of this generation (1 for the first reload). */
+  reloaded: [generation: number];
   close: [];
 }
 
@@ -151,6 +156,16 @@ export interface ListenerAddress {
  */
 export interface CloseOptions {
   /** How long shards may take to let in-flight work finish before the rest is destroyed. Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+export interface ReloadOptions {
+  /**
+   * New handler modules, by listener id (`engine.addresses()` and `udpPorts()` show the ids); the other
+   * listeners re-import the modules they have, as they are on disk now.
+   */
+  readonly handlers?: Readonly<Record<number, HandlerModule>>;
+  /** How long each replaced shard may take to finish its in-flight work. Default: `closeTimeoutMs`. */
   readonly timeoutMs?: number;
 }
 
@@ -219,6 +234,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** A successor has asked for this engine's sockets (health: draining), or has taken them over. */
   #handingOver = false;
   #handedOver = false;
+  /** A rolling reload in progress (health: draining). */
+  #reloading = false;
+  /** How many rolling reloads have completed. */
+  #generation = 0;
   #udpCounters: Float64Array = new Float64Array(0);
   /** One-owner UDP ports whose shard was given up while no other served: the next shard online takes them. */
   #udpWaiting: UdpBinding[] = [];
@@ -291,6 +310,8 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   setSecureContext(listenerId: number, options: SecureContextOptions): Promise<void> {
     const secure = requireSecureListeners(this.#secure, this.#state === 'running', 'setSecureContext');
+    // A reload's new shards start from the specs as they were when it began (SIGHUP reads certificates first).
+    if (this.#reloading) throw new EngineStateError('setSecureContext() while a reload is in progress');
     return secure.setSecureContext(listenerId, options, this.#shards);
   }
 
@@ -427,7 +448,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (handleSignals) {
         process.once('SIGTERM', this.#onSignal);
         process.once('SIGINT', this.#onSignal);
-        if (this.#secure !== undefined) process.on('SIGHUP', this.#onReload);
+        process.on('SIGHUP', this.#onReloadSignal);
       }
       this.#state = 'running';
       this.#supervisor.startSpare();
@@ -526,6 +547,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         ...(this.#icmp === undefined ? {} : { icmp: this.#icmp.shardInit(shardId) }),
         ...(this.#options.offload === undefined ? {} : { offload: this.#options.offload }),
         ...(this.#secure === undefined ? {} : { ticketKeys: this.#secure.ticketKeys.buffer }),
+        generation: 0,
       };
       this.#inits.push(init);
       this.#shards.push(new ShardHandle(init, this.#shardEvents, this.#workerOptions));
@@ -718,6 +740,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       case 'serving':
       case 'degraded':
         if (this.#handingOver) return say('draining', 'handing over');
+        if (this.#reloading) return say('draining', 'reloading');
         return shardsServing === 0 ? say('down', 'no shard serving') : say('ready', state);
     }
   }
@@ -771,11 +794,161 @@ export class Engine extends EventEmitter<EngineEvents> {
     void this.close({ timeoutMs: this.#options.closeTimeoutMs });
   };
 
-  /** SIGHUP: every TLS listener's certificates read again; a failure is reported and changes nothing. */
-  readonly #onReload = (): void => {
+  /**
+   * SIGHUP with handleSignals, as nginx does it: every TLS listener's certificates read again from their
+   * files (if there are TLS listeners), then a rolling reload. A failure is emitted as 'error' (see
+   * reload()) and stops there: a certificate that cannot be read changes nothing, code included.
+   */
+  readonly #onReloadSignal = (): void => {
     if (this.#state !== 'running') return;
-    this.#secure?.reload(this.#shards).catch((error: SockshardError) => this.#report(error));
+    const certificates = this.#secure?.reload(this.#shards) ?? Promise.resolve();
+    certificates.then(
+      () => this.reload().catch(() => {}),
+      (error: SockshardError) => this.#report(error),
+    );
   };
+
+  /**
+   * A rolling reload: every shard is replaced, one at a time, by a new worker that imports the handler
+   * modules afresh (so a changed file takes effect), or the new `handlers`. The engine never stops
+   * accepting, and its health says draining meanwhile.
+   *
+   * First a replacement is prepared for every shard (handlers imported, listeners and their `setup` hooks
+   * run), while the old shards serve on; if one fails, the reload is rolled back before any shard is
+   * touched, and rejects with a ReloadError (also emitted as 'error'): the engine serves the old code. Then,
+   * shard by shard, the old one stops taking work and drains (in-flight requests finish, each keep-alive
+   * connection closes after its current response, the rest is destroyed at `timeoutMs`), while its
+   * replacement takes over its control ring (what was handed off meanwhile waits there), its UDP sockets
+   * (with the datagrams the kernel queued), its 'kernel' listening sockets and its ring mesh. The spare
+   * shard worker is replaced too, so that a shard that dies later restarts with the new code.
+   * `stats().shards[i].generation` says which reload each shard's code came from; 'reloaded' follows.
+   *
+   * @example
+   * ```ts
+   * await engine.reload({ timeoutMs: 5_000 }); // the handler files as they are on disk now
+   * await engine.reload({ handlers: { 0: new URL('./app-v2.js', import.meta.url) } });
+   * ```
+   */
+  async reload(options: ReloadOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? this.#options.closeTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      throw new InvalidOptionError('timeoutMs', `must be a non-negative integer, got ${String(timeoutMs)}`);
+    }
+    if (this.#state !== 'running') throw new EngineStateError(`reload() on a ${this.#state} engine`);
+    if (this.#reloading) throw new EngineStateError('reload() while a reload is in progress');
+    if (this.#handingOver) throw new EngineStateError('reload() while a process hand-over is in progress');
+    const specs = this.#reloadedSpecs(options.handlers ?? {});
+    const generation = this.#generation + 1;
+    this.#reloading = true;
+    try {
+      await this.#rollingReload(specs, generation, timeoutMs);
+      this.#generation = generation;
+    } catch (error) {
+      const failure =
+        error instanceof ReloadError
+          ? error
+          : new ReloadError(generation, (error as Error).message ?? String(error), error);
+      this.#report(failure);
+      throw failure;
+    } finally {
+      this.#reloading = false;
+    }
+    this.emit('reloaded', generation);
+  }
+
+  /** The listener specs with `handlers` in place of their modules; every key must be a listener id. */
+  #reloadedSpecs(handlers: Readonly<Record<number, HandlerModule>>): ListenerSpec[] {
+    if (typeof handlers !== 'object' || handlers === null)
+      throw new InvalidOptionError('handlers', 'must be { [listenerId]: module }');
+    const specs = this.#inits[0]!.listeners;
+    for (const key of Object.keys(handlers)) {
+      if (!specs.some((spec) => String(spec.id) === key)) {
+        const ids = specs.map((spec) => spec.id).join(', ');
+        throw new InvalidOptionError(
+          'handlers',
+          `no listener ${key} has a handler module (listeners: ${ids})`,
+        );
+      }
+    }
+    return specs.map((spec) => {
+      const module = handlers[spec.id];
+      return module === undefined ? spec : { ...spec, handler: handlerUrl(`handlers.${spec.id}`, module) };
+    });
+  }
+
+  async #rollingReload(specs: ListenerSpec[], generation: number, timeoutMs: number): Promise<void> {
+    // The spare imported the code being replaced: a shard that dies from here on restarts cold.
+    await this.#supervisor.dropSpare();
+    const inits = this.#inits.map((init): ShardInit => ({ ...init, listeners: specs, generation }));
+    // 1. A replacement for every shard, prepared one after the other while the old shards serve: a module
+    //    that fails to load fails here, before any shard is touched.
+    const replacements: ShardHandle[] = [];
+    try {
+      for (const init of inits) {
+        if (this.#state !== 'running') throw new ReloadError(generation, 'the engine is closing');
+        const replacement = new ShardHandle(
+          { ...init, standby: true },
+          this.#shardEvents,
+          this.#workerOptions,
+        );
+        replacement.ready.catch(() => {}); // a rolled-back replacement never gets ready: awaited elsewhere
+        replacements.push(replacement);
+        await replacement.prepared;
+      }
+    } catch (error) {
+      await Promise.all(replacements.map((replacement) => replacement.terminate()));
+      if (error instanceof ReloadError) throw error;
+      throw new ReloadError(generation, `a new shard could not start: ${(error as Error).message}`, error);
+    }
+    // Certificate reloads from here on update the new specs, which every init holds once its shard is replaced.
+    this.#secure?.follow(specs);
+    // 2. Shard by shard, the old one retires and its replacement takes over its rings and sockets.
+    const drained: Promise<void>[] = [];
+    for (const [shardId, replacement] of replacements.entries()) {
+      this.#inits[shardId] = inits[shardId]!; // a restart from here on runs the new code
+      const old = this.#shards[shardId]!;
+      if (this.#state !== 'running' || !old.alive) {
+        // Closing, or dead (a restart will load the new code), or given up: nothing to take over.
+        await replacement.terminate();
+        continue;
+      }
+      // The next shard is replaced once this one serves; the old ones drain meanwhile, side by side.
+      drained.push((await this.#replace(old, replacement, timeoutMs)).ended);
+    }
+    await Promise.all(drained);
+    // A spare started by a restart during the reload may have imported a mix of old and new code.
+    await this.#supervisor.dropSpare();
+    this.#supervisor.startSpare();
+  }
+
+  /**
+   * One step of a rolling reload: `old` retires and `replacement` takes over and serves. Resolves then;
+   * `ended` settles once `old` has drained (or been ended at its deadline).
+   */
+  async #replace(
+    old: ShardHandle,
+    replacement: ShardHandle,
+    timeoutMs: number,
+  ): Promise<{ ended: Promise<void> }> {
+    const { retired, drained } = old.retire(timeoutMs);
+    const ended = Promise.race([drained, delay(timeoutMs + EXIT_GRACE_MS, undefined, { ref: false })]).then(
+      () => old.terminate(),
+    );
+    await retired;
+    try {
+      await replacement.takeOver(old);
+      this.#shards[old.id] = replacement;
+      await rebindUdp(replacement, this.#udpBindings);
+      for (const listener of this.#listeners) await this.#listenInShard(replacement, listener);
+      this.#online(replacement);
+    } catch (error) {
+      // It died while taking over: a crash of the new code, which supervision handles like any other.
+      this.#shards[old.id] = replacement;
+      old.alive = false;
+      this.#report(error as SockshardError);
+    }
+    return { ended };
+  }
 
   /** The port of the Prometheus endpoint (`metrics` option), once started. */
   metricsPort(): number | undefined {
@@ -833,7 +1006,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   async #shutdown(timeoutMs: number): Promise<void> {
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
-    process.off('SIGHUP', this.#onReload);
+    process.off('SIGHUP', this.#onReloadSignal);
     this.#secure?.close();
     const spareStopped = this.#supervisor.close();
     for (const listener of this.#listeners) {

@@ -110,6 +110,12 @@ export function renderMetrics(stats: EngineStats): string {
     samples: ENGINE_STATES.map((state) => [`state="${state}"`, stats.state === state ? 1 : 0] as const),
   });
   metrics.push({
+    name: 'sockshard_shard_generation',
+    help: 'The rolling reload whose code the shard runs (0: the code the engine started with)',
+    type: 'gauge',
+    samples: stats.shards.map((shard) => [`shard="${shard.shardId}"`, shard.generation] as const),
+  });
+  metrics.push({
     name: 'sockshard_spare_up',
     help: 'Whether a spare shard worker stands by to replace a dead shard',
     type: 'gauge',

@@ -528,7 +528,8 @@ function powerOfTwo(option: string, value: number): number {
   return value;
 }
 
-function handlerUrl(option: string, value: unknown): string {
+/** A handler module (URL or path) as a file: URL string; `option` names it in the error if it is neither. */
+export function handlerUrl(option: string, value: unknown): string {
   if (value instanceof URL) {
     if (value.protocol !== 'file:')
       throw new InvalidOptionError(option, `must be a file: URL, got ${value.href}`);

@@ -13,8 +13,11 @@ export class SecureListeners {
   readonly ticketKeys = new TicketKeyRing();
   /** The options each TLS listener's credentials were last read from (SIGHUP reads them again). */
   readonly #sources = new Map<number, SecureContextOptions>();
-  /** The specs every shard's init shares: what a restarted shard gets, so it must follow reloads. */
-  readonly #specs: ListenerSpec[];
+  /**
+   * The specs every shard's init shares: what a restarted shard gets, so it must follow certificate
+   * reloads. A rolling reload makes new ones (follow()).
+   */
+  #specs: ListenerSpec[];
 
   constructor(listeners: readonly ResolvedListener[], specs: ListenerSpec[], rotationMs: number) {
     this.#specs = specs;
@@ -22,6 +25,11 @@ export class SecureListeners {
       if (listener.secureContext !== undefined) this.#sources.set(listener.id, listener.secureContext);
     }
     this.ticketKeys.start(rotationMs);
+  }
+
+  /** From now on every shard's init holds `specs` (a rolling reload's, prepared with the current credentials). */
+  follow(specs: ListenerSpec[]): void {
+    this.#specs = specs;
   }
 
   /**

@@ -126,8 +126,15 @@ export class ShardHandle implements Balanced {
   readonly id: number;
   readonly worker: Worker;
   readonly controlRing: SharedArrayBuffer;
+  /** The rolling reload whose code this shard runs (0: the code the engine started with). */
+  readonly generation: number;
   /** Resolves when the shard has loaded every handler; rejects if it cannot. */
   readonly ready: Promise<void>;
+  /**
+   * A reload's standby replacement (ShardInit.standby): resolves once it has loaded its handlers and set
+   * its listeners up, before it touches any ring; rejects if it cannot. Otherwise the same as `ready`.
+   */
+  readonly prepared: Promise<void>;
   /** Resolves with the exit code once the worker has ended. */
   readonly exited: Promise<number>;
   alive = false;
@@ -136,8 +143,9 @@ export class ShardHandle implements Balanced {
   /** Connections written to the control ring. */
   handedOff = 0;
   /** How many times this shard has been restarted. */
-  readonly restarts: number;
-  readonly #producer: RingProducer;
+  restarts: number;
+  /** The control ring's producing end; a reload's replacement takes over its predecessor's (see takeOver). */
+  #producer: RingProducer;
   readonly #counters: Int32Array;
   /** This shard's slice of the per-address table. */
   readonly #addresses: Int32Array;
@@ -168,6 +176,7 @@ export class ShardHandle implements Balanced {
     spare?: SpareShard,
   ) {
     this.id = init.shardId;
+    this.generation = init.generation;
     this.handedOff = previous?.handedOff ?? 0;
     this.restarts = previous === undefined ? 0 : previous.restarts + 1;
     this.#lost = previous?.connectionsLost ?? 0;
@@ -197,6 +206,13 @@ export class ShardHandle implements Balanced {
         throw error;
       },
     );
+    this.prepared =
+      init.standby === true
+        ? this.waitFor((message) => {
+            if (message.type === 'start-failed') throw reviveError(message.error, this.id);
+            return message.type === 'prepared' ? true : undefined;
+          }).then(() => undefined)
+        : this.ready;
     this.worker.on('message', (message: ShardMessage) => {
       if (message.type === 'handler-error') {
         events.handlerError(new HandlerError(message.error, this.id, message.listenerId));
@@ -445,6 +461,41 @@ export class ShardHandle implements Balanced {
 
   post(message: CoordinatorMessage): void {
     this.worker.postMessage(message);
+  }
+
+  /**
+   * A rolling reload: asks this shard to stop taking work and drain, leaving its rings to a replacement
+   * (see protocol.ts, 'retire'). It stays in the balancers until the replacement has taken over (what is
+   * handed off meanwhile waits in the control ring for the replacement). `retired` resolves once it has
+   * let go of the rings (or ended), `drained` once it has drained (or ended).
+   */
+  retire(timeoutMs: number): { retired: Promise<void>; drained: Promise<void> } {
+    this.#closing = true;
+    const settle = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        () => undefined,
+      );
+    const retired = settle(this.waitFor((message) => (message.type === 'retired' ? true : undefined)));
+    const drained = settle(this.waitFor((message) => (message.type === 'drained' ? true : undefined)));
+    this.post({ type: 'retire', timeoutMs });
+    return { retired, drained };
+  }
+
+  /**
+   * A reload's standby replacement takes over from `retired` (which has let go of the rings): it writes
+   * through the same control-ring producer from now on (one producer per ring, whose cached indices stay
+   * right), attaches to the rings and serves. Resolves once it serves; then it carries the shard's counts
+   * on and `retired` leaves the balancers, so that the caller can put this one in its place at once.
+   */
+  async takeOver(retired: ShardHandle): Promise<void> {
+    this.#producer = retired.#producer;
+    this.post({ type: 'take-over' });
+    await this.ready;
+    this.handedOff = retired.handedOff;
+    this.restarts = retired.restarts;
+    this.#lost = retired.#lost;
+    retired.alive = false;
   }
 
   /** Asks the shard to drain; resolves when it has drained or ended (the caller bounds the wait). */

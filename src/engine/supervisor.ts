@@ -174,6 +174,14 @@ export class Supervisor {
     this.#timers.clear();
     for (const [shardId, state] of this.#states.entries())
       if (state !== 'given-up') this.#states[shardId] = 'stopped';
+    await this.dropSpare();
+  }
+
+  /**
+   * Ends the spare (a rolling reload: it imported the code being replaced; a shard that dies during the
+   * reload restarts cold, importing what its init names). `startSpare()` starts the next one.
+   */
+  async dropSpare(): Promise<void> {
     const spare = this.#spare;
     this.#spare = undefined;
     if (spare === undefined) return;

@@ -26,10 +26,11 @@ export interface ShardIcmpEvents {
  * the coordinator sends from (the raw socket exists only in the coordinator's thread).
  */
 export class ShardIcmp {
+  readonly #init: ShardIcmpInit;
   readonly #tracker: PingTracker;
-  readonly #packets: RingConsumer;
-  readonly #receivedAt: Float64Array;
-  readonly #sends: RingProducer;
+  /** The ring ends are made at `start()` (see ShardMesh for why): until then, and after `close()`, sends wait. */
+  #receivedAt: Float64Array = new Float64Array(0);
+  #sends: RingProducer | undefined;
   readonly #events: ShardIcmpEvents;
   readonly #listenerId: number;
   #handler: IcmpHandler | undefined;
@@ -37,10 +38,7 @@ export class ShardIcmp {
   #closed = false;
 
   constructor(init: ShardIcmpInit, shardId: number, events: ShardIcmpEvents) {
-    this.#packets = new RingConsumer(init.packets);
-    const inBytes = this.#packets.bytes;
-    this.#receivedAt = new Float64Array(inBytes.buffer, inBytes.byteOffset, inBytes.byteLength >> 3);
-    this.#sends = new RingProducer(init.sends);
+    this.#init = init;
     this.#events = events;
     this.#listenerId = init.listenerId;
     this.#tracker = new PingTracker({
@@ -62,9 +60,13 @@ export class ShardIcmp {
     return this.#tracker.ping(host, options);
   }
 
-  /** Starts taking packets from the coordinator; resolves once closed (rejects if the pump fails). */
+  /** Attaches to the ICMP rings and starts taking packets; resolves once closed (rejects if the pump fails). */
   start(): Promise<void> {
-    return this.#pump();
+    const packets = new RingConsumer(this.#init.packets);
+    const inBytes = packets.bytes;
+    this.#receivedAt = new Float64Array(inBytes.buffer, inBytes.byteOffset, inBytes.byteLength >> 3);
+    this.#sends = new RingProducer(this.#init.sends);
+    return this.#pump(packets);
   }
 
   close(): void {
@@ -72,20 +74,25 @@ export class ShardIcmp {
     this.#tracker.close();
   }
 
-  /** Writes an echo request straight into the ring to the coordinator; false (retried later) when full. */
+  /**
+   * Writes an echo request straight into the ring to the coordinator; false (retried later) when full, or
+   * when this shard is not attached to the ring (not started yet, or closed).
+   */
   readonly #send = (probe: PingProbe): boolean => {
+    const sends = this.#sends;
+    if (sends === undefined || this.#closed) return false;
     const length = ICMP_SEND_HEADER_BYTES + echoRequestLength(probe.size);
-    const offset = this.#sends.claim(length, RECORD_ICMP_SEND);
+    const offset = sends.claim(length, RECORD_ICMP_SEND);
     if (offset < 0) return false;
-    this.#sends.words[(offset >> 2) + ICMP_SEND_DESTINATION] = probe.targetAddress | 0;
-    writeEchoRequest(this.#sends.bytes, offset + ICMP_SEND_HEADER_BYTES, probe);
-    this.#sends.commit();
+    sends.words[(offset >> 2) + ICMP_SEND_DESTINATION] = probe.targetAddress | 0;
+    writeEchoRequest(sends.bytes, offset + ICMP_SEND_HEADER_BYTES, probe);
+    sends.commit();
     return true;
   };
 
-  async #pump(): Promise<void> {
+  async #pump(packets: RingConsumer): Promise<void> {
     while (!this.#closed) {
-      if (this.#packets.drain(this.#onPacket) === 0) await this.#packets.waitForData();
+      if (packets.drain(this.#onPacket) === 0) await packets.waitForData();
     }
   }
 

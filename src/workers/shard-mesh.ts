@@ -17,32 +17,44 @@ export type MeshDelivery = (listenerId: number, data: Uint8Array, fromShard: num
  * This shard's end of the ring mesh: a producer on the ring to every other shard and a consumer on the
  * ring from every other shard. Each incoming ring has its own pump parked on `waitAsync`, so a quiet peer
  * costs nothing and a busy one wakes only this shard.
+ *
+ * The ring ends are made at `start()`, not before: each ring has one producer and one consumer at a time,
+ * and a rolling reload's replacement prepares while the shard it replaces still uses them (their cached
+ * indices would be stale by the time it serves). Before `start()` and after `close()`, `send` refuses.
  */
 export class ShardMesh {
-  readonly #shardId: number;
-  readonly #out: (RingProducer | null)[];
-  readonly #in: (RingConsumer | null)[];
+  readonly #init: ShardInit;
+  #out: (RingProducer | null)[] = [];
+  #in: (RingConsumer | null)[] = [];
   readonly #count: (counter: number) => void;
   readonly #deliver: MeshDelivery;
+  #started = false;
   #closed = false;
 
   constructor(init: ShardInit, count: (counter: number) => void, deliver: MeshDelivery) {
-    this.#shardId = init.shardId;
-    this.#out = init.meshOut.map((buffer) => (buffer === null ? null : new RingProducer(buffer)));
-    this.#in = init.meshIn.map((buffer) => (buffer === null ? null : new RingConsumer(buffer)));
+    this.#init = init;
     this.#count = count;
     this.#deliver = deliver;
   }
 
-  /** Starts one pump per incoming ring; resolves when they have all stopped (rejects if one fails). */
+  /**
+   * Attaches to the rings and starts one pump per incoming ring; resolves when they have all stopped
+   * (rejects if one fails).
+   */
   async start(): Promise<void> {
+    const init = this.#init;
+    this.#out = init.meshOut.map((buffer) => (buffer === null ? null : new RingProducer(buffer)));
+    this.#in = init.meshIn.map((buffer) => (buffer === null ? null : new RingConsumer(buffer)));
+    this.#started = true;
     await Promise.all(
       this.#in.map((consumer, from) => (consumer === null ? undefined : this.#pump(consumer, from))),
     );
   }
 
+  /** False when the ring is full, and while this shard is not attached to the mesh (see the class doc). */
   send(target: number, listenerId: number, data: Uint8Array): boolean {
-    if (target === this.#shardId) {
+    if (!this.#started || this.#closed) return false;
+    if (target === this.#init.shardId) {
       // To ourselves: no ring, but the same contract (a copy, delivered later, in order).
       const copy = data.slice();
       setImmediate(() => this.#deliver(listenerId, copy, target));

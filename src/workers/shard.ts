@@ -92,7 +92,8 @@ const ACCEPT_BACKOFF_MS = 100;
  */
 export class Shard {
   readonly #init: ShardInit;
-  readonly #consumer: RingConsumer;
+  /** The control ring's consumer, made when the shard attaches to its rings (see run()). */
+  #consumer: RingConsumer | undefined;
   readonly #counters: Int32Array;
   /** This shard's slice of the per-address connection table (see ADDRESS_BUCKETS). */
   readonly #addresses: Int32Array;
@@ -121,7 +122,6 @@ export class Shard {
 
   constructor(init: ShardInit) {
     this.#init = init;
-    this.#consumer = new RingConsumer(init.control);
     this.#counters = new Int32Array(init.counters);
     this.#addresses = addressTableSlice(init.addresses, init.shardId);
     if (init.offload !== undefined) this.#offloadPool = new OffloadPool(init.offload);
@@ -162,10 +162,20 @@ export class Shard {
       this.#port.close();
       return;
     }
+    if (this.#init.standby === true) {
+      // A reload's replacement: the shard it replaces still consumes these rings; wait until it has stopped.
+      this.#post({ type: 'prepared' });
+      await new Promise<void>((resolve) => {
+        this.#takeOver = resolve;
+      });
+    }
+    // The ring ends are made now, so that they start from the indices the previous consumer left.
+    const consumer = new RingConsumer(this.#init.control);
+    this.#consumer = consumer;
     this.#endOnFailure(this.#mesh.start());
     if (this.#icmp !== undefined) this.#endOnFailure(this.#icmp.start());
     this.#post({ type: 'ready' });
-    await this.#endOnFailure(this.#pump());
+    await this.#endOnFailure(this.#pump(consumer));
   }
 
   /**
@@ -195,6 +205,9 @@ export class Shard {
     });
   }
 
+  /** A standby replacement's signal to attach to the rings (see run()). */
+  #takeOver: (() => void) | undefined;
+
   async #prepare(spec: ListenerSpec): Promise<void> {
     const context: ShardContext = {
       shardId: this.#init.shardId,
@@ -212,9 +225,9 @@ export class Shard {
   }
 
   /** Adopts handed-off connections until the shard drains; parks on the ring when there are none. */
-  async #pump(): Promise<void> {
+  async #pump(consumer: RingConsumer): Promise<void> {
     while (!this.#draining) {
-      if (this.#takeControlRecords() === 0) await this.#consumer.waitForData();
+      if (this.#takeControlRecords() === 0) await consumer.waitForData();
     }
   }
 
@@ -225,7 +238,7 @@ export class Shard {
    * by a socket that the dying thread closes. None can leak, and none can be adopted twice.
    */
   #takeControlRecords(): number {
-    const count = this.#consumer.drain(this.#onRecord);
+    const count = this.#consumer?.drain(this.#onRecord) ?? 0;
     if (count === 0) return 0;
     const handoffs = this.#handoffBatch.splice(0);
     const proxied = this.#proxiedBatch.splice(0);
@@ -274,7 +287,7 @@ export class Shard {
   readonly #listenBatch: number[] = [];
   readonly #onRecord = (_bytes: Uint8Array, offset: number, _length: number, type: number): void => {
     const word = offset >> 2;
-    const words = this.#consumer.words;
+    const words = this.#consumer!.words;
     if (type === RECORD_HANDOFF) {
       this.#handoffBatch.push(
         words[word + HANDOFF_FD]!,
@@ -476,7 +489,9 @@ export class Shard {
   #onMessage(message: CoordinatorMessage): void {
     if (message.type === 'adopt')
       this.#adoptTransferred(message.socket, message.listenerId, message.addressBucket);
-    else if (message.type === 'drain') void this.#drain(message.timeoutMs);
+    else if (message.type === 'drain') void this.#drain(message.timeoutMs, false);
+    else if (message.type === 'retire') void this.#drain(message.timeoutMs, true);
+    else if (message.type === 'take-over') this.#takeOver?.();
     else if (message.type === 'secure-context') this.#setSecureContext(message.listenerId, message.tls);
   }
 
@@ -579,9 +594,10 @@ export class Shard {
 
   /**
    * Stops taking work, lets what is in flight finish for up to `timeoutMs`, destroys the rest and ends the
-   * thread. Each listener's hooks run in the order served-listener.ts describes.
+   * thread. Each listener's hooks run in the order served-listener.ts describes. `retiring`: a reload's
+   * replacement waits to take over; it may as soon as this shard has let go of the rings ('retired').
    */
-  async #drain(timeoutMs: number): Promise<void> {
+  async #drain(timeoutMs: number, retiring: boolean): Promise<void> {
     this.#draining = true;
     const registered = [...this.#listeners.values()];
     for (const entry of registered) {
@@ -594,9 +610,10 @@ export class Shard {
     await Promise.all(registered.map(({ listener }) => listener.stop?.()));
     this.#mesh.close();
     this.#icmp?.close();
-    await this.#offloadPool?.close();
-    // Connections handed off before the coordinator stopped accepting are still ours to serve.
+    // Connections handed off so far are still ours to serve; whatever comes later is the replacement's.
     this.#takeControlRecords();
+    if (retiring) this.#post({ type: 'retired' });
+    await this.#offloadPool?.close();
     for (const { listener } of registered) await listener.drain?.();
     await this.#connectionsClosed(timeoutMs);
     // Native connections still open are destroyed by their listeners' `close` below.

@@ -45,7 +45,7 @@ export function startWrk(
   const args = [
     '-t1',
     `-c${options.connections}`,
-    `-d${options.maxSeconds ?? 60}s`,
+    `-d${options.maxSeconds ?? 30}s`,
     '--timeout',
     '5s',
     '-s',
