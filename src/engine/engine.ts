@@ -609,6 +609,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       (waiting) => this.#udpWaiting.push(...waiting),
       (error: unknown) => this.#report(error as SockshardError),
     );
+    // Its 'kernel' sockets too: the coordinator keeps them open, and what the kernel hashes to them waits.
+    for (const { config, kernel } of this.#listeners) {
+      for (const fd of kernel?.move(dead.id, serving?.id) ?? []) {
+        serving!
+          .listenOn(dup(fd), config.id)
+          .catch((error: unknown) => this.#report(error as SockshardError));
+      }
+    }
   }
 
   /**
@@ -683,7 +691,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   async #listenInShard(shard: ShardHandle, listener: Listener): Promise<void> {
     const { kernel } = listener;
     if (kernel === undefined) return;
-    for (const fd of kernel.copiesFor(shard.id, this.#options.shards)) {
+    kernel.adoptWaiting(shard.id);
+    for (const fd of kernel.copiesFor(shard.id)) {
       await shard.listenOn(dup(fd), listener.config.id);
     }
   }
