@@ -238,6 +238,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   #reloading = false;
   /** How many rolling reloads have completed. */
   #generation = 0;
+  /**
+   * A reload's workers that are not in `#shards`: replacements until they take over, retired shards until
+   * they have drained. A close ends them too.
+   */
+  readonly #reloadWorkers = new Map<ShardHandle, Promise<void>>();
   #udpCounters: Float64Array = new Float64Array(0);
   /** One-owner UDP ports whose shard was given up while no other served: the next shard online takes them. */
   #udpWaiting: UdpBinding[] = [];
@@ -611,10 +616,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     );
     // Its 'kernel' sockets too: the coordinator keeps them open, and what the kernel hashes to them waits.
     for (const { config, kernel } of this.#listeners) {
-      for (const fd of kernel?.move(dead.id, serving?.id) ?? []) {
-        serving!
-          .listenOn(dup(fd), config.id)
-          .catch((error: unknown) => this.#report(error as SockshardError));
+      const moved = kernel?.move(dead.id, serving?.id) ?? [];
+      if (serving === undefined) continue; // they wait for the next shard online
+      for (const fd of moved) {
+        serving.listenOn(dup(fd), config.id).catch((error: unknown) => this.#report(error as SockshardError));
       }
     }
   }
@@ -902,10 +907,11 @@ export class Engine extends EventEmitter<EngineEvents> {
         );
         replacement.ready.catch(() => {}); // a rolled-back replacement never gets ready: awaited elsewhere
         replacements.push(replacement);
+        this.#reloadWorkers.set(replacement, Promise.resolve());
         await replacement.prepared;
       }
     } catch (error) {
-      await Promise.all(replacements.map((replacement) => replacement.terminate()));
+      await Promise.all(replacements.map((replacement) => this.#endReloadWorker(replacement)));
       if (error instanceof ReloadError) throw error;
       throw new ReloadError(generation, `a new shard could not start: ${(error as Error).message}`, error);
     }
@@ -918,7 +924,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const old = this.#shards[shardId]!;
       if (this.#state !== 'running' || !old.alive) {
         // Closing, or dead (a restart will load the new code), or given up: nothing to take over.
-        await replacement.terminate();
+        await this.#endReloadWorker(replacement);
         continue;
       }
       // The next shard is replaced once this one serves; the old ones drain meanwhile, side by side.
@@ -941,22 +947,32 @@ export class Engine extends EventEmitter<EngineEvents> {
   ): Promise<{ ended: Promise<void> }> {
     const { retired, drained } = old.retire(timeoutMs);
     const ended = Promise.race([drained, delay(timeoutMs + EXIT_GRACE_MS, undefined, { ref: false })]).then(
-      () => old.terminate(),
+      () => this.#endReloadWorker(old),
     );
+    this.#reloadWorkers.set(old, ended);
     await retired;
     try {
       await replacement.takeOver(old);
+      // A close that started meanwhile did not see it among the shards: it ends it with the reload's workers.
+      if (this.#state !== 'running') return { ended };
+      this.#reloadWorkers.delete(replacement);
       this.#shards[old.id] = replacement;
       await rebindUdp(replacement, this.#udpBindings);
       for (const listener of this.#listeners) await this.#listenInShard(replacement, listener);
       this.#online(replacement);
     } catch (error) {
       // It died while taking over: a crash of the new code, which supervision handles like any other.
+      this.#reloadWorkers.delete(replacement);
       this.#shards[old.id] = replacement;
       old.alive = false;
       this.#report(error as SockshardError);
     }
     return { ended };
+  }
+
+  async #endReloadWorker(shard: ShardHandle): Promise<void> {
+    this.#reloadWorkers.delete(shard);
+    await shard.terminate();
   }
 
   /** The port of the Prometheus endpoint (`metrics` option), once started. */
@@ -973,6 +989,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #handoverHost = {
     begin: (): string | undefined => {
       if (this.#state !== 'running') return `this engine is ${this.#state}`;
+      if (this.#reloading) return 'a rolling reload is in progress';
       this.#handingOver = true;
       return undefined;
     },
@@ -1040,6 +1057,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     await Promise.all([
       spareStopped,
       ...this.#shards.map((shard) => this.#stopShard(shard, timeoutMs, deadline)),
+      // A reload in progress: retired shards finish their drain (within the close's deadline too), the
+      // replacements that have not taken over end now.
+      ...[...this.#reloadWorkers].map(([shard, ended]) =>
+        Promise.race([ended, deadline]).then(() => shard.terminate()),
+      ),
     ]);
     // Every worker has ended: whatever is still in a control ring (a shard that died during the close, or
     // whose drain was cut off) is closed and counted here, so the totals end at zero open connections.

@@ -489,8 +489,10 @@ export class Shard {
   #onMessage(message: CoordinatorMessage): void {
     if (message.type === 'adopt')
       this.#adoptTransferred(message.socket, message.listenerId, message.addressBucket);
-    else if (message.type === 'drain') void this.#drain(message.timeoutMs, false);
-    else if (message.type === 'retire') void this.#drain(message.timeoutMs, true);
+    // A shard drains once: a close that comes while a reload retires it waits for that drain's 'drained'
+    // (a second drain would take records from a control ring that is its replacement's by then).
+    else if (message.type === 'drain' && !this.#draining) void this.#drain(message.timeoutMs, false);
+    else if (message.type === 'retire' && !this.#draining) void this.#drain(message.timeoutMs, true);
     else if (message.type === 'take-over') this.#takeOver?.();
     else if (message.type === 'secure-context') this.#setSecureContext(message.listenerId, message.tls);
   }
