@@ -132,6 +132,16 @@ static napi_value socket_result(napi_env env, const ss_socket *sock) {
 
 /* ---- listen, udpSocket, close, dup, localPort ---------------------------------------------------- */
 
+/* A new fd as a JS number; if even that fails, the fd is closed rather than leaked. */
+static napi_value fd_result(napi_env env, int fd) {
+  napi_value result;
+  if (napi_create_int32(env, fd, &result) != napi_ok) {
+    close(fd);
+    return ss_throw_last_napi_error(env);
+  }
+  return result;
+}
+
 static napi_value js_listen(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value options;
@@ -183,17 +193,13 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value arg, result;
+  napi_value arg;
   int fd, copy;
   CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
   if (!fd_argument(env, arg, &fd)) return NULL;
   int err = ss_dup(fd, &copy);
   if (err != 0) return ss_throw_errno(env, err, "fcntl", &(ss_error_context){NULL, -1, fd});
-  if (napi_create_int32(env, copy, &result) != napi_ok) {
-    close(copy);
-    return ss_throw_last_napi_error(env);
-  }
-  return result;
+  return fd_result(env, copy);
 }
 
 static napi_value js_local_port(napi_env env, napi_callback_info info) {
@@ -1299,7 +1305,7 @@ static bool path_argument(napi_env env, napi_value value, char path[UNIX_PATH_MA
 
 static napi_value js_unix_listen(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], result;
+  napi_value argv[2];
   char path[UNIX_PATH_MAX];
   int32_t backlog;
   int fd;
@@ -1309,16 +1315,12 @@ static napi_value js_unix_listen(napi_env env, napi_callback_info info) {
     return NULL;
   int err = ss_unix_listen(path, backlog, &fd, &syscall);
   if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){path, -1, -1});
-  if (napi_create_int32(env, fd, &result) != napi_ok) {
-    close(fd);
-    return ss_throw_last_napi_error(env);
-  }
-  return result;
+  return fd_result(env, fd);
 }
 
 static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value arg, result;
+  napi_value arg;
   char path[UNIX_PATH_MAX];
   int fd;
   const char *syscall;
@@ -1326,11 +1328,7 @@ static napi_value js_unix_connect(napi_env env, napi_callback_info info) {
   if (!path_argument(env, arg, path)) return NULL;
   int err = ss_unix_connect(path, &fd, &syscall);
   if (err != 0) return ss_throw_errno(env, err, syscall, &(ss_error_context){path, -1, -1});
-  if (napi_create_int32(env, fd, &result) != napi_ok) {
-    close(fd);
-    return ss_throw_last_napi_error(env);
-  }
-  return result;
+  return fd_result(env, fd);
 }
 
 static napi_value js_send_fds(napi_env env, napi_callback_info info) {

@@ -23,46 +23,46 @@ static int unix_address(const char *path, struct sockaddr_un *addr, socklen_t *l
   return 0;
 }
 
+/* The address of `path`, and a new non-blocking, close-on-exec SEQPACKET socket to bind or connect there. */
+static int unix_socket(const char *path, struct sockaddr_un *addr, socklen_t *len, int *fd, const char **syscall) {
+  *syscall = "socket";
+  int err = unix_address(path, addr, len);
+  if (err != 0) return err;
+  *fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return *fd < 0 ? errno : 0;
+}
+
+/* Closes `fd` after a call on it failed, and returns that call's errno. */
+static int fail(int fd) {
+  int err = errno;
+  close(fd);
+  return err;
+}
+
 int ss_unix_listen(const char *path, int backlog, int *out, const char **syscall) {
   struct sockaddr_un addr;
   socklen_t len;
-  *syscall = "bind";
-  int err = unix_address(path, &addr, &len);
+  int fd, err = unix_socket(path, &addr, &len, &fd, syscall);
   if (err != 0) return err;
-  *syscall = "socket";
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
   *syscall = "bind";
-  if (bind(fd, (struct sockaddr *)&addr, len) != 0) goto fail;
+  if (bind(fd, (struct sockaddr *)&addr, len) != 0) return fail(fd);
   *syscall = "listen";
-  if (listen(fd, backlog) != 0) goto fail;
+  if (listen(fd, backlog) != 0) return fail(fd);
   *out = fd;
   return 0;
-fail:
-  err = errno;
-  close(fd);
-  return err;
 }
 
 int ss_unix_connect(const char *path, int *out, const char **syscall) {
   struct sockaddr_un addr;
   socklen_t len;
-  *syscall = "connect";
-  int err = unix_address(path, &addr, &len);
+  int fd, err = unix_socket(path, &addr, &len, &fd, syscall);
   if (err != 0) return err;
-  *syscall = "socket";
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
   /*
    * A Unix connect never waits for the peer to accept: it succeeds at once when the listener's backlog has
    * room, and on a non-blocking socket fails with EAGAIN (not EINPROGRESS) when it has none.
    */
   *syscall = "connect";
-  if (connect(fd, (struct sockaddr *)&addr, len) != 0) {
-    err = errno;
-    close(fd);
-    return err;
-  }
+  if (connect(fd, (struct sockaddr *)&addr, len) != 0) return fail(fd);
   *out = fd;
   return 0;
 }

@@ -11,8 +11,8 @@ export interface InheritedSocket {
   readonly origin: 'systemd' | 'handover';
   /** What the kernel says it is (never what a message says). */
   readonly description: SocketDescription;
-  /** Hand-over: the role the predecessor served it in (see `socketKey`). */
-  readonly key?: string;
+  /** Hand-over: the role the predecessor served it in. */
+  readonly key?: SocketKey;
   /** Hand-over: the port the predecessor's listener asked for (0: the kernel picked `description.port`). */
   readonly configuredPort?: number;
   /** systemd: its FileDescriptorName= (LISTEN_FDNAMES), "unknown" when the unit gave none. */
@@ -21,8 +21,8 @@ export interface InheritedSocket {
 
 /** What a listener asks the inherited sockets for. */
 export interface SocketClaim {
-  /** The role (see `socketKey`): how a predecessor's socket is found again. */
-  readonly key: string;
+  /** The role: how a predecessor's socket is found again. */
+  readonly key: SocketKey;
   readonly type: 'stream' | 'dgram';
   readonly host: string;
   /** The configured port; 0 matches only a predecessor's socket of the same key that was also 0. */
@@ -97,16 +97,6 @@ export class InheritedSockets {
     const fd = dup(socket.fd);
     close(socket.fd);
     return { ...socket, fd };
-  }
-
-  /** Takes every inherited socket that fits `claim` (a 'kernel' or reusePort listener's copies). */
-  claimAll(claims: readonly SocketClaim[]): InheritedSocket[] {
-    const taken: InheritedSocket[] = [];
-    for (const claim of claims) {
-      const socket = this.claim(claim);
-      if (socket !== undefined) taken.push(socket);
-    }
-    return taken;
   }
 
   /** A listening TCP socket for `claim`: inherited if one fits, else bound here. */

@@ -59,21 +59,32 @@ describe('health endpoint', () => {
     expect((await fetch(`http://127.0.0.1:${engine.metricsPort()}/health`)).status).toBe(404);
   });
 
-  it('says down (503) when no shard is left to serve', async () => {
-    const engine = createEngine({ shards: 1, restart: false, health: { port: 0 } }).http({
-      port: 0,
-      handler: fixtureHandler('mortal-http.ts'),
-    });
-    engine.on('error', () => {}); // the shard's death is reported: expected here
-    const exited = new Promise((resolve) => engine.once('shard-exit', resolve));
+  it('says down (503) while no shard serves, and down once the engine has failed', async () => {
+    // One shard; its second death in the window waits a back-off before the restart: no shard serves then.
+    const engine = createEngine({
+      shards: 1,
+      restart: { maxRestarts: 2, backoffMs: 3_000, spare: false },
+      health: { port: 0 },
+    }).http({ port: 0, handler: fixtureHandler('mortal-http.ts') });
+    engine.on('error', () => {}); // the deaths are reported: expected here
+    const failed = new Promise((resolve) => engine.once('failed', resolve));
+    let online = 0;
+    engine.on('shard-online', () => online++);
     await engine.start();
     defer(() => engine.close({ timeoutMs: 200 }));
-    await fetch(`http://127.0.0.1:${portOf(engine)}/exit`, { headers: { connection: 'close' } });
-    await exited;
-    expect(await check(engine.healthPort()!)).toEqual([
-      503,
-      { status: 'down', reason: 'no shard serving', shardsServing: 0, shards: 1 },
-    ]);
+    const kill = () => fetch(`http://127.0.0.1:${portOf(engine)}/exit`, { headers: { connection: 'close' } });
+    await kill();
+    await expect.poll(() => online, { timeout: 5_000 }).toBe(2);
+    await kill();
+    await expect
+      .poll(async () => (await check(engine.healthPort()!))[1], { timeout: 2_000 })
+      .toEqual({ status: 'down', reason: 'no shard serving', shardsServing: 0, shards: 1 });
+    expect((await check(engine.healthPort()!))[0]).toBe(503);
+    // Back after the back-off; a third death is past the budget: the engine fails and closes its ports.
+    await expect.poll(() => online, { timeout: 6_000 }).toBe(3);
+    await kill();
+    await failed;
+    expect(engine.health()).toMatchObject({ status: 'down', reason: 'failed' });
   });
 
   it('refuses options it cannot serve, naming them', () => {
