@@ -59,6 +59,9 @@ async function underLoad(engine: Engine) {
   return { stop };
 }
 
+/** Each shard's generation, and whether it serves. */
+const generations = (engine: Engine) => engine.stats().shards.map((shard) => [shard.generation, shard.alive]);
+
 function expectNoFailures(results: readonly WrkResult[]): void {
   for (const result of results) {
     expect(failures(result)).toEqual({ connect: 0, read: 0, write: 0, status: 0, timeout: 0 });
@@ -72,14 +75,17 @@ describe('engine.reload()', () => {
       const file = handlerFile();
       file.write(answering('v1'));
       const { engine, errors } = await engineWith(file.url);
-      expect(engine.stats().shards.map((shard) => shard.generation)).toEqual([0, 0]);
+      expect(generations(engine)).toEqual([
+        [0, true],
+        [0, true],
+      ]);
       const load = await underLoad(engine);
       file.write(answering('v2'));
       const reloaded = engine.reload({ timeoutMs: 2_000 });
       expect(engine.health()).toMatchObject({ status: 'draining', reason: 'reloading' });
       await reloaded;
       expect(engine.health()).toMatchObject({ status: 'ready' });
-      expect(engine.stats().shards.map((shard) => [shard.generation, shard.alive])).toEqual([
+      expect(generations(engine)).toEqual([
         [1, true],
         [1, true],
       ]);
@@ -118,7 +124,7 @@ describe('engine.reload()', () => {
       expect((failed as Error).message).toContain('a broken deploy');
       expect(errors).toEqual([failed]);
       expect(engine.health()).toMatchObject({ status: 'ready' });
-      expect(engine.stats().shards.map((shard) => [shard.generation, shard.alive])).toEqual([
+      expect(generations(engine)).toEqual([
         [0, true],
         [0, true],
       ]);
@@ -131,7 +137,10 @@ describe('engine.reload()', () => {
       file.write(answering('v3'));
       await engine.reload({ timeoutMs: 500 });
       expect(await (await fetch(`http://127.0.0.1:${portOf(engine)}/`)).text()).toBe('v3\n');
-      expect(engine.stats().shards.map((shard) => shard.generation)).toEqual([1, 1]);
+      expect(generations(engine)).toEqual([
+        [1, true],
+        [1, true],
+      ]);
     },
     60_000,
   );
