@@ -844,10 +844,12 @@ export class Engine extends EventEmitter<EngineEvents> {
    * ```
    */
   async reload(options: ReloadOptions = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? this.#options.closeTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-      throw new InvalidOptionError('timeoutMs', `must be a non-negative integer, got ${String(timeoutMs)}`);
-    }
+    const timeoutMs = checkInteger(
+      'timeoutMs',
+      options.timeoutMs ?? this.#options.closeTimeoutMs,
+      0,
+      2 ** 31 - 1,
+    );
     if (this.#state !== 'running') throw new EngineStateError(`reload() on a ${this.#state} engine`);
     if (this.#reloading) throw new EngineStateError('reload() while a reload is in progress');
     if (this.#handingOver) throw new EngineStateError('reload() while a process hand-over is in progress');

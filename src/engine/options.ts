@@ -406,7 +406,8 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
       : {
           metrics: {
             port: checkInteger('metrics.port', options.metrics.port, 0, 65_535),
-            host: checkIpLiteral('metrics.host', options.metrics.host ?? '127.0.0.1'),
+            // Bound by the native addon (as every socket the coordinator serves on): no zone id.
+            host: checkIpLiteral('metrics.host', options.metrics.host ?? '127.0.0.1', false),
           },
         }),
     sessionTickets: {
@@ -458,7 +459,7 @@ function healthOptions(
     throw new InvalidOptionError('health.path', `must be a path other than /metrics, got ${String(path)}`);
   return {
     ...(health.port === undefined ? {} : { port: checkInteger('health.port', health.port, 0, 65_535) }),
-    host: checkIpLiteral('health.host', health.host ?? metrics?.host ?? '127.0.0.1'),
+    host: checkIpLiteral('health.host', health.host ?? metrics?.host ?? '127.0.0.1', false),
     path,
     drainDelayMs: checkInteger('health.drainDelayMs', health.drainDelayMs ?? 0, 0, 2 ** 31 - 1),
   };
