@@ -40,7 +40,7 @@ napi_value ss_throw_errno(napi_env env, int err, const char *syscall, const ss_e
   char code[32], description[80];
   uv_err_name_r(-err, code, sizeof code);
   uv_strerror_r(-err, description, sizeof description);
-  char detail[96] = "";
+  char detail[128] = ""; /* room for a Unix socket path (107 bytes) */
   if (context->address != NULL && context->port < 0) {
     /* A Unix socket's path: no port. */
     snprintf(detail, sizeof detail, " %s", context->address);

@@ -20,6 +20,7 @@ export {
   Engine,
   type EngineEvents,
   type ListenerAddress,
+  type ReloadOptions,
 } from './engine/engine.js';
 export type {
   EngineStats,
@@ -64,6 +65,7 @@ export {
   EngineStateError,
   HandlerError,
   HandlerLoadError,
+  HandoverError,
   IcmpIdentifiersExhaustedError,
   IcmpPermissionError,
   IcmpUnavailableError,
@@ -72,6 +74,7 @@ export {
   OffloadError,
   OffloadTimeoutError,
   OffloadUnavailableError,
+  ReloadError,
   RingLayoutError,
   RingRangeError,
   RingRecordTooLargeError,
