@@ -795,12 +795,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     // From here the health check says draining; a balancer that reads it stops sending before anything is
     // refused. After a hand-over the successor already accepts: nothing to wait for.
     const drainDelayMs = this.#handedOver ? 0 : (this.#options.health?.drainDelayMs ?? 0);
-    this.#closing = delay(drainDelayMs)
-      .then(() => this.#shutdown(timeoutMs))
-      .then(() => {
+    const shutdown = () =>
+      this.#shutdown(timeoutMs).then(() => {
         this.#state = 'closed';
         this.emit('close');
       });
+    // With no delay, the listening sockets close before close() returns: a connection attempted after it
+    // is refused.
+    this.#closing = drainDelayMs === 0 ? shutdown() : delay(drainDelayMs).then(shutdown);
     return this.#closing;
   }
 

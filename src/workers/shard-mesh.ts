@@ -8,7 +8,7 @@ import {
   SHARD_MESSAGE_LISTENER,
   type ShardInit,
 } from '../protocol.js';
-import { RingConsumer, RingProducer } from '../ring/index.js';
+import { attachRing, RingConsumer, RingProducer } from '../ring/index.js';
 
 /** Where a shard delivers a message from another shard. */
 export type MeshDelivery = (listenerId: number, data: Uint8Array, fromShard: number) => void;
@@ -24,6 +24,8 @@ export type MeshDelivery = (listenerId: number, data: Uint8Array, fromShard: num
  */
 export class ShardMesh {
   readonly #init: ShardInit;
+  /** The largest message to each shard (by id); undefined for a shard that does not exist. */
+  readonly #maxLength: readonly number[];
   #out: (RingProducer | null)[] = [];
   #in: (RingConsumer | null)[] = [];
   readonly #count: (counter: number) => void;
@@ -33,6 +35,10 @@ export class ShardMesh {
 
   constructor(init: ShardInit, count: (counter: number) => void, deliver: MeshDelivery) {
     this.#init = init;
+    // Read from each ring's header now (no ring end needed): a bad target or size throws even before start.
+    this.#maxLength = init.meshOut.map((buffer) =>
+      buffer === null ? Number.POSITIVE_INFINITY : attachRing(buffer).maxRecord - SHARD_MESSAGE_HEADER_BYTES,
+    );
     this.#count = count;
     this.#deliver = deliver;
   }
@@ -53,20 +59,20 @@ export class ShardMesh {
 
   /** False when the ring is full, and while this shard is not attached to the mesh (see the class doc). */
   send(target: number, listenerId: number, data: Uint8Array): boolean {
+    const self = target === this.#init.shardId;
+    const maxLength = this.#maxLength[target];
+    if (maxLength === undefined) throw new UnknownShardError(target, this.#maxLength.length);
+    if (data.length > maxLength) throw new ShardMessageTooLargeError(data.length, maxLength);
     if (!this.#started || this.#closed) return false;
-    if (target === this.#init.shardId) {
+    if (self) {
       // To ourselves: no ring, but the same contract (a copy, delivered later, in order).
       const copy = data.slice();
       setImmediate(() => this.#deliver(listenerId, copy, target));
       this.#count(COUNTER_SHARD_MESSAGES_OUT);
       return true;
     }
-    const producer = this.#out[target];
-    if (producer === undefined || producer === null) throw new UnknownShardError(target, this.#out.length);
-    const length = SHARD_MESSAGE_HEADER_BYTES + data.length;
-    if (length > producer.maxRecord)
-      throw new ShardMessageTooLargeError(data.length, producer.maxRecord - SHARD_MESSAGE_HEADER_BYTES);
-    const offset = producer.claim(length, RECORD_SHARD_MESSAGE);
+    const producer = this.#out[target]!;
+    const offset = producer.claim(SHARD_MESSAGE_HEADER_BYTES + data.length, RECORD_SHARD_MESSAGE);
     if (offset < 0) {
       this.#count(COUNTER_MESH_FULL);
       return false;

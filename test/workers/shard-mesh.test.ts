@@ -4,16 +4,18 @@ import { createShardCounters, SHARD_MESSAGE_HEADER_BYTES, type ShardInit } from 
 import { createRing, largestRecord } from '../../src/ring/index.js';
 import { ShardMesh } from '../../src/workers/shard-mesh.js';
 
-/** Shard 0's end of a two-shard mesh, in this thread. */
-function meshOfShard0(): ShardMesh {
+/** Shard 0's end of a two-shard mesh, in this thread, attached to its rings unless `start` is false. */
+function meshOfShard0(start = true): ShardMesh {
   const ring = () => createRing({ capacity: 1024 });
   const init = { shardId: 0, shards: 2, meshOut: [null, ring()], meshIn: [null, ring()] };
   const counters = new Int32Array(createShardCounters(2));
-  return new ShardMesh(
+  const mesh = new ShardMesh(
     init as unknown as ShardInit,
     (counter) => counters[counter]!++,
     () => {},
   );
+  if (start) void mesh.start();
+  return mesh;
 }
 
 describe('ShardMesh.send (context.sendToShard)', () => {
@@ -41,5 +43,16 @@ describe('ShardMesh.send (context.sendToShard)', () => {
     const maxLength = largestRecord(1024) - SHARD_MESSAGE_HEADER_BYTES;
     expect(send(maxLength)).toBe(true);
     expect(() => send(maxLength + 1)).toThrow(expect.objectContaining({ maxLength }));
+  });
+
+  it('refuses (false) before it is attached to the rings and after it closed, checking its arguments first', () => {
+    // A reload's replacement prepares while the shard it replaces still writes these rings: it must not.
+    const mesh = meshOfShard0(false);
+    expect(mesh.send(1, 0, new Uint8Array(1))).toBe(false);
+    expect(() => mesh.send(2, 0, new Uint8Array(1))).toThrow(UnknownShardError);
+    void mesh.start();
+    expect(mesh.send(1, 0, new Uint8Array(1))).toBe(true);
+    mesh.close();
+    expect(mesh.send(1, 0, new Uint8Array(1))).toBe(false);
   });
 });
