@@ -12,23 +12,19 @@ import {
   type TlsSettings,
 } from '../protocol.js';
 import { isPromise } from './is-promise.js';
-import type { ListenerKindModule, ListenerSetup, ShardServices, StreamListener } from './served-listener.js';
+import {
+  DRAIN_POLL_MS,
+  DRAIN_QUIET_MS,
+  type ListenerKindModule,
+  type ListenerSetup,
+  type ShardServices,
+  type StreamListener,
+} from './served-listener.js';
 
-/** How often a draining listener looks for keep-alive connections that have gone quiet. */
-const IDLE_POLL_MS = 25;
 /** llhttp's error codes (HPE_INVALID_METHOD, HPE_HEADER_OVERFLOW, ...): what node:http could not parse. */
 const PARSE_ERROR_PREFIX = 'HPE_';
 /** The parser's error for a connection that ended in the middle of a request. */
 const CUT_SHORT = 'HPE_INVALID_EOF_STATE';
-/**
- * A draining listener closes a keep-alive connection once it has had no response in progress and read no
- * byte for this long. Closing an idle connection at once races the client's next request (already on the
- * wire, or in the socket's buffer, when the connection closes: the client sees a reset and a failed
- * request); a client under load sends its next request within a fraction of a millisecond, and then gets
- * `Connection: close` with its response instead.
- */
-const DRAIN_QUIET_MS = 100;
-
 /** node:http's own record of the response in progress on a socket (what `http-terminator` reads too). */
 type HttpSocket = net.Socket & { _httpMessage?: http.ServerResponse | null };
 
@@ -157,7 +153,7 @@ export class HttpListener implements StreamListener {
    * Closes every keep-alive connection after its current response: responses not yet started (and every
    * later one) say `Connection: close`, so node:http ends the connection once they are sent; and a
    * connection with no response in progress is closed once it has been quiet for DRAIN_QUIET_MS, checked
-   * every IDLE_POLL_MS (node:http has no event for a connection going idle), until the shard closes this
+   * every DRAIN_POLL_MS (node:http has no event for a connection going idle), until the shard closes this
    * listener.
    */
   async drain(): Promise<void> {
@@ -167,7 +163,7 @@ export class HttpListener implements StreamListener {
       if (response?.headersSent === false) response.setHeader('connection', 'close');
     }
     this.#closeQuiet();
-    this.#idlePoll = setInterval(() => this.#closeQuiet(), IDLE_POLL_MS);
+    this.#idlePoll = setInterval(() => this.#closeQuiet(), DRAIN_POLL_MS);
   }
 
   #closeQuiet(): void {

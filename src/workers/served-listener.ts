@@ -15,6 +15,17 @@ import type { ClientHelloPeek } from './client-hello-peek.js';
 import type { ShardIcmp } from './shard-icmp.js';
 import type { TicketKeysView } from './ticket-keys-view.js';
 
+/**
+ * A draining HTTP listener (either path) closes a keep-alive connection with nothing in progress once it
+ * has been quiet this long, checked every DRAIN_POLL_MS; one busy with a response closes after it
+ * (`Connection: close`). Closing an idle connection at once races the client's next request (already on
+ * the wire, or in the socket's buffer, when the connection closes: the client sees a reset and a failed
+ * request); a client under load sends its next request within a fraction of a millisecond, and then gets
+ * `Connection: close` with its response instead.
+ */
+export const DRAIN_QUIET_MS = 100;
+export const DRAIN_POLL_MS = 25;
+
 /** What a listener's module gets from its shard. */
 export interface ShardServices {
   readonly shardId: number;

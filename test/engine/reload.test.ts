@@ -25,12 +25,16 @@ function handlerFile(): { url: URL; write(source: string): void } {
 
 const answering = (text: string) =>
   `export default { request(request, response) { response.end(${JSON.stringify(`${text}\n`)}); } };\n`;
+/** The same for the fast HTTP path, whose handlers return their response. */
+const answeringFast = (text: string) =>
+  `export default { api: 'fast', request() { return ${JSON.stringify(`${text}\n`)}; } };\n`;
 
 /** A two-shard engine serving `handler` on an acceptor and a 'kernel' listener, and UDP echo. */
-async function engineWith(handler: URL, options: { handleSignals?: boolean } = {}) {
-  const engine = createEngine({ shards: 2, health: { port: 0 }, ...options })
-    .http({ port: 0, handler })
-    .http({ port: 0, handler, balance: 'kernel' })
+async function engineWith(handler: URL, options: { handleSignals?: boolean; api?: 'node' | 'fast' } = {}) {
+  const { api = 'node', ...engineOptions } = options;
+  const engine = createEngine({ shards: 2, health: { port: 0 }, ...engineOptions })
+    .http({ port: 0, handler, api })
+    .http({ port: 0, handler, api, balance: 'kernel' })
     .udp({ ports: [0], handler: fixtureHandler('udp-echo.ts') });
   const errors: SockshardError[] = [];
   engine.on('error', (error) => errors.push(error));
@@ -103,6 +107,25 @@ describe('engine.reload()', () => {
         );
         expect(new Set(bodies)).toEqual(new Set(['v2\n']));
       }
+      expect(errors).toEqual([]);
+    },
+    60_000,
+  );
+
+  testWith(wrk)(
+    "the fast HTTP path's shards too: no failed request, no refused connection",
+    async () => {
+      const file = handlerFile();
+      file.write(answeringFast('v1'));
+      const { engine, errors } = await engineWith(file.url, { api: 'fast' });
+      const load = await underLoad(engine);
+      file.write(answeringFast('v2'));
+      await engine.reload({ timeoutMs: 2_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const { results, udp } = await load.stop();
+      expectNoFailures(results);
+      for (const result of results) expect(Object.keys(result.bodies).sort()).toEqual(['v1', 'v2']);
+      expect(udp.lost).toBe(0);
       expect(errors).toEqual([]);
     },
     60_000,

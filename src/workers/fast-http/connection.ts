@@ -7,6 +7,7 @@ import {
   COUNTER_SOCKET_ERRORS,
 } from '../../protocol.js';
 import { isPromise } from '../is-promise.js';
+import { DRAIN_QUIET_MS } from '../served-listener.js';
 import {
   HPE_OK,
   HPE_PAUSED,
@@ -184,6 +185,7 @@ export class FastConnection implements ParserEvents, BodyFlow {
   /** Bytes from the peer: `length` bytes of `source` from `at` (valid during this call only). */
   data(source: Buffer, at: number, length: number): void {
     this.#lastActivity = this.#owner.now;
+    this.#reads++;
     if (this.#broken || this.#finished || this.#stopped) return;
     // Read before the pause took effect: parsed once the requests in flight are answered.
     if (this.#parsePaused) this.#keepLeftover(source, at, length);
@@ -747,11 +749,46 @@ export class FastConnection implements ParserEvents, BodyFlow {
       this.destroy();
   }
 
-  /** engine.close(): end now if idle, else after the response in progress (with `connection: close`). */
+  /**
+   * engine.close(), or a reload retiring the shard: end after the response in progress (with `connection:
+   * close`); an idle connection ends once it has been quiet for DRAIN_QUIET_MS (see served-listener.ts for
+   * why not at once), by `closeIfQuiet` from the server's drain poll.
+   */
   drain(): void {
+    // Not `#closing`: that would drop a request that arrives now; it is answered, with `connection: close`
+    // (the owner is draining), and the connection ends after it.
+    this.#draining = true;
+    this.closeIfQuiet(this.#owner.now);
+  }
+
+  /**
+   * Draining: ends the connection once it has had nothing in progress and read nothing for DRAIN_QUIET_MS,
+   * as seen by these calls (the first one that finds it idle starts the clock, any input restarts it).
+   */
+  closeIfQuiet(now: number): void {
+    if (!this.#draining || this.#finished || this.#ending) return;
+    if (!this.idle) {
+      this.#quietSince = -1;
+      return;
+    }
+    if (this.#quietSince < 0 || this.#readsAtQuiet !== this.#reads) {
+      this.#quietSince = now;
+      this.#readsAtQuiet = this.#reads;
+      return;
+    }
+    if (now - this.#quietSince < DRAIN_QUIET_MS) return;
     this.#closing = true;
     this.#endIfDone();
   }
+
+  /** `drain()` was called: end once the response in progress is out, or once quiet. */
+  #draining = false;
+
+  /** closeIfQuiet's clock: when it first found the connection idle (-1: not yet), and the reads then. */
+  #quietSince = -1;
+  #readsAtQuiet = 0;
+  /** Input events so far (closeIfQuiet tells a quiet connection from one whose requests keep coming). */
+  #reads = 0;
 
   /** Closes at once, dropping unsent output. */
   destroy(): void {

@@ -1,3 +1,4 @@
+import { DRAIN_POLL_MS } from '../served-listener.js';
 import { type ConnectionOwner, FastConnection, type FastListener } from './connection.js';
 import { Llhttp } from './llhttp.js';
 import { type StreamSink, StreamsTransport } from './streams-transport.js';
@@ -27,6 +28,8 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
   readonly #open = new Set<FastConnection>();
   #sweepMs = MAX_SWEEP_MS;
   #sweep: NodeJS.Timeout | undefined;
+  /** While draining: ends the idle connections that have gone quiet (see FastConnection.drain). */
+  #drainPoll: NodeJS.Timeout | undefined;
 
   constructor(hooks: FastServerHooks) {
     this.#hooks = hooks;
@@ -82,12 +85,20 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
     connection.onClosed();
   }
 
-  /** engine.close(): idle connections end now, busy ones after their response in progress. */
+  /**
+   * engine.close() or a reload: busy connections end after their response in progress, idle ones once
+   * they have been quiet for DRAIN_QUIET_MS (polled every DRAIN_POLL_MS).
+   */
   drain(listenerId: number): void {
     this.draining = true;
     this.now = Date.now();
     for (const connection of [...this.#open]) if (connection.listener.id === listenerId) connection.drain();
     this.transport.flush();
+    this.#drainPoll ??= setInterval(() => {
+      this.now = Date.now();
+      for (const connection of [...this.#open]) connection.closeIfQuiet(this.now);
+      this.transport.flush();
+    }, DRAIN_POLL_MS);
   }
 
   /** Destroys the listener's connections that are still open; with none left at all, stops for good. */
@@ -95,6 +106,7 @@ export class FastHttpServer implements ConnectionOwner, StreamSink {
     for (const connection of [...this.#open]) if (connection.listener.id === listenerId) connection.destroy();
     if (this.#open.size > 0) return false;
     clearInterval(this.#sweep);
+    clearInterval(this.#drainPoll);
     this.transport.stop();
     return true;
   }
