@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/index.js';
+import { createEngine, type Engine, EngineStateError } from '../../src/index.js';
 import { fixtureHandler, portOf } from '../helpers/engine.js';
 import { useTeardown } from '../helpers/sockets.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
@@ -95,7 +95,7 @@ describe('certificate reload without a restart', () => {
     expect(await subjectOf(port)).toBe('before.test');
   });
 
-  it('SIGHUP (handleSignals) reads the certificate files again', async () => {
+  it('SIGHUP (handleSignals) reads the certificate files again, then runs a rolling reload; a bad file stops both', async () => {
     const base = join(tmpdir(), `sockshard-reload-${process.pid}`);
     const key = `${base}-key.pem`;
     const cert = `${base}-cert.pem`;
@@ -113,11 +113,32 @@ describe('certificate reload without a restart', () => {
       return exited;
     });
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const port = Number((await lines.next()).value);
+    const next = async () => String((await lines.next()).value);
+    const port = Number(await next());
     expect(await subjectOf(port)).toBe('before.test');
+    // A key that does not match the certificate: refused, nothing reloaded (the next line says so).
     writeFileSync(key, after.key);
+    child.kill('SIGHUP');
+    expect(await next()).toBe('error ERR_TLS_CREDENTIALS');
+    expect(await subjectOf(port)).toBe('before.test');
     writeFileSync(cert, after.cert);
     child.kill('SIGHUP');
-    await expect.poll(() => subjectOf(port)).toBe('after.test');
+    // The first reload that ran is generation 1: the refused SIGHUP reloaded nothing.
+    expect(await next()).toBe('reloaded 1');
+    expect(await subjectOf(port)).toBe('after.test');
+  });
+
+  it('refuses setSecureContext() during a rolling reload (the new shards start from the settings it began with)', async () => {
+    const engine = createEngine({ shards: 2 }).tls({
+      port: 0,
+      handler: fixtureHandler('tls-shard.ts'),
+      ...before,
+    });
+    const port = await started(engine);
+    const reloading = engine.reload();
+    expect(() => engine.setSecureContext(0, after)).toThrow(EngineStateError);
+    await reloading;
+    await engine.setSecureContext(0, after);
+    expect(await subjectOf(port)).toBe('after.test');
   });
 });
