@@ -30,7 +30,10 @@ function events(engine: Engine) {
  * A client that asks "whoami" on a fresh connection: resolves with the shard that answered, or with
  * 'closed' if the connection ended without an answer (its shard died with it, or it was dropped).
  */
-function ask(port: number): {
+function ask(
+  port: number,
+  prelude = '',
+): {
   readonly connected: Promise<void>;
   readonly outcome: Promise<number | 'closed'>;
 } {
@@ -44,7 +47,7 @@ function ask(port: number): {
     });
     void closed(socket).then(() => resolve('closed'));
   });
-  socket.write('whoami');
+  socket.write(`${prelude}whoami`);
   defer(() => socket.destroy());
   return { connected, outcome };
 }
@@ -72,54 +75,66 @@ function expectCountersAddUp(stats: EngineStats): void {
 }
 
 describe('a shard given up past its restart budget', () => {
-  it('closes the connections still waiting in its control ring: no fd kept, none in CLOSE-WAIT, counts exact', async () => {
-    const gate = gateFile();
-    const engine = createEngine({ shards: 2, restart: { maxRestarts: 0, spare: false } }).tcp({
-      port: 0,
-      handler: fixtureHandler(`mortal-tcp.ts?gate=${encodeURIComponent(gate.path)}`),
-      balance: 'round-robin',
-    });
-    const errors = events(engine);
-    await engine.start();
-    defer(() => engine.close({ timeoutMs: 200 }));
-    const port = portOf(engine);
+  // Behind a balancer the ring's records are RECORD_HANDOFF_PROXIED: their fds must be given back too.
+  it.each([
+    { via: 'directly', prelude: '', proxyProtocol: undefined },
+    {
+      via: 'behind a PROXY protocol balancer',
+      prelude: 'PROXY TCP4 192.0.2.7 127.0.0.1 40000 80\r\n',
+      proxyProtocol: { from: ['127.0.0.1'] },
+    },
+  ])(
+    'closes the connections still waiting in its control ring ($via): no fd kept, none in CLOSE-WAIT, counts exact',
+    async ({ prelude, proxyProtocol }) => {
+      const gate = gateFile();
+      const engine = createEngine({ shards: 2, restart: { maxRestarts: 0, spare: false } }).tcp({
+        port: 0,
+        handler: fixtureHandler(`mortal-tcp.ts?gate=${encodeURIComponent(gate.path)}`),
+        balance: 'round-robin',
+        ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
+      });
+      const errors = events(engine);
+      await engine.start();
+      defer(() => engine.close({ timeoutMs: 200 }));
+      const port = portOf(engine);
 
-    const [survivor, victim] = await oneOnEach(port);
-    await until(() => engine.stats().total.connections === 2, 5_000);
-    victim.socket.on('error', () => {});
-    // Shard 1 now adopts nothing: what it is handed waits in its ring.
-    expect(await victim.ask('freeze')).toBe('frozen\n');
-    const clients = Array.from({ length: 20 }, () => ask(port));
-    await Promise.all(clients.map((client) => client.connected));
-    // Round-robin: every other connection went to shard 1, into its ring.
-    await until(() => ringPending(engine, 1) === 10, 5_000);
-    gate.open();
+      const [survivor, victim] = await oneOnEach(port, prelude);
+      await until(() => engine.stats().total.connections === 2, 5_000);
+      victim.socket.on('error', () => {});
+      // Shard 1 now adopts nothing: what it is handed waits in its ring.
+      expect(await victim.ask('freeze')).toBe('frozen\n');
+      const clients = Array.from({ length: 20 }, () => ask(port, prelude));
+      await Promise.all(clients.map((client) => client.connected));
+      // Round-robin: every other connection went to shard 1, into its ring.
+      await until(() => ringPending(engine, 1) === 10, 5_000);
+      gate.open();
 
-    const outcomes = await Promise.all(clients.map((client) => client.outcome));
-    expect(outcomes.filter((outcome) => outcome === 0)).toHaveLength(10);
-    expect(outcomes.filter((outcome) => outcome === 'closed')).toHaveLength(10);
-    await until(() => engine.stats().shards[1]!.state === 'given-up', 5_000);
-    expect(errors.map((error) => error.code)).toEqual(['ERR_SHARD_EXIT', 'ERR_SHARD_RESTART_BUDGET']);
-    expect(engine.state).toBe('degraded');
-    expect(engine.stats().shards[1]).toMatchObject({
-      alive: false,
-      connections: 0,
-      connectionsLost: 11, // the frozen session and the 10 in its ring
-      controlRing: expect.objectContaining({ usedBytes: 0 }),
-    });
+      const outcomes = await Promise.all(clients.map((client) => client.outcome));
+      expect(outcomes.filter((outcome) => outcome === 0)).toHaveLength(10);
+      expect(outcomes.filter((outcome) => outcome === 'closed')).toHaveLength(10);
+      await until(() => engine.stats().shards[1]!.state === 'given-up', 5_000);
+      expect(errors.map((error) => error.code)).toEqual(['ERR_SHARD_EXIT', 'ERR_SHARD_RESTART_BUDGET']);
+      expect(engine.state).toBe('degraded');
+      expect(engine.stats().shards[1]).toMatchObject({
+        alive: false,
+        connections: 0,
+        connectionsLost: 11, // the frozen session and the 10 in its ring
+        controlRing: expect.objectContaining({ usedBytes: 0 }),
+      });
 
-    // Shard 0 serves on.
-    const later = await session(port);
-    expect(later.shard).toBe(0);
-    later.socket.destroy();
-    survivor.socket.destroy();
-    await until(() => engine.stats().total.connections === 0, 5_000);
-    // No fd holds a connection of the port (shard 1's, in its ring or adopted, nor shard 0's), and no
-    // server side waits in CLOSE-WAIT for a close that would never come.
-    await until(() => connectionFdsOn(port) === 0, 2_000);
-    expect(tcpSocketsOn(port).filter((socket) => socket.state === TCP_CLOSE_WAIT)).toEqual([]);
-    expectCountersAddUp(engine.stats());
-  });
+      // Shard 0 serves on.
+      const later = await session(port, prelude);
+      expect(later.shard).toBe(0);
+      later.socket.destroy();
+      survivor.socket.destroy();
+      await until(() => engine.stats().total.connections === 0, 5_000);
+      // No fd holds a connection of the port (shard 1's, in its ring or adopted, nor shard 0's), and no
+      // server side waits in CLOSE-WAIT for a close that would never come.
+      await until(() => connectionFdsOn(port) === 0, 2_000);
+      expect(tcpSocketsOn(port).filter((socket) => socket.state === TCP_CLOSE_WAIT)).toEqual([]);
+      expectCountersAddUp(engine.stats());
+    },
+  );
 
   it('counts what the clients saw: answered, lost with a dying shard, dropped while none serves', async () => {
     const gate = gateFile();

@@ -10,10 +10,11 @@ export interface Session {
   ask(text: string): Promise<string>;
 }
 
-/** Opens a session and asks which shard serves it. */
-export async function session(port: number): Promise<Session> {
+/** Opens a session (sending `prelude` first: a PROXY protocol header, say) and asks which shard serves it. */
+export async function session(port: number, prelude = ''): Promise<Session> {
   const socket = net.connect(port, '127.0.0.1');
   socket.setEncoding('utf8');
+  if (prelude !== '') socket.write(prelude);
   const ask = async (text: string) => {
     socket.write(text);
     const [reply] = (await once(socket, 'data')) as [string];
@@ -24,12 +25,12 @@ export async function session(port: number): Promise<Session> {
 }
 
 /** Sessions until there is one on each of the two shards (with round-robin, within a few). */
-export async function oneOnEach(port: number): Promise<readonly [Session, Session]> {
+export async function oneOnEach(port: number, prelude = ''): Promise<readonly [Session, Session]> {
   const sessions: Session[] = [];
   while (!(sessions.some((s) => s.shard === 0) && sessions.some((s) => s.shard === 1))) {
     if (sessions.length === 6)
       throw new Error(`6 sessions, shards ${sessions.map((s) => s.shard).join(',')}`);
-    sessions.push(await session(port));
+    sessions.push(await session(port, prelude));
   }
   const first = (shard: number) => sessions.find((s) => s.shard === shard)!;
   for (const extra of sessions.filter((s) => s !== first(0) && s !== first(1))) extra.socket.destroy();
