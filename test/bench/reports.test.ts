@@ -174,7 +174,8 @@ describe('CPU by thread', () => {
   it("attributes a registered thread's CPU to its role", async () => {
     const file = join(args().out, 'threads');
     const gate = new Int32Array(new SharedArrayBuffer(4));
-    // The worker registers itself, waits at the gate, then spins until its own thread used 100 ms of CPU.
+    // The worker registers itself, waits at the gate, then spins until its own thread used 100 ms of CPU;
+    // it stays alive until the meter has read it (a thread that has ended is no longer in /proc).
     const worker = new Worker(
       `const { workerData: { gate, file }, parentPort } = require('node:worker_threads');
        const fs = require('node:fs');
@@ -184,7 +185,8 @@ describe('CPU by thread', () => {
        Atomics.wait(gate, 0, 0);
        const start = cpu();
        while (cpu() - start < 0.1);
-       parentPort.postMessage('done');`,
+       parentPort.postMessage('done');
+       Atomics.wait(gate, 0, 1);`,
       { eval: true, workerData: { gate, file }, env: { [THREADS_ENV]: file } },
     );
     const messages: string[] = [];
@@ -197,7 +199,10 @@ describe('CPU by thread', () => {
     Atomics.notify(gate, 0);
     await next();
     const cpu = meter.stop().byRole;
-    await worker.terminate();
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    Atomics.store(gate, 0, 2);
+    Atomics.notify(gate, 0);
+    await exited;
     expect(messages).toEqual(['registered', 'done']);
     expect(cpu.spinner).toBeGreaterThanOrEqual(0.1);
     expect(cpu.server).toBeGreaterThanOrEqual(cpu.spinner! + (cpu.main ?? 0));
