@@ -81,14 +81,14 @@ export class Child {
     this.#lines = createInterface({ input: this.process.stdout! })[Symbol.asyncIterator]();
   }
 
-  /** The next stdout line that is a JSON object; other lines are passed on to our stdout. */
-  async json<T>(timeoutMs: number): Promise<T> {
+  /** The next stdout line that is a JSON object; other lines are passed on to our stdout (`echo`) or dropped. */
+  async json<T>(timeoutMs: number, echo = true): Promise<T> {
     const next = async (): Promise<T> => {
       for (;;) {
         const { value, done } = await this.#lines.next();
         if (done === true) throw new Error(`${this.name} ended before it said what was expected`);
         if (value.startsWith('{')) return JSON.parse(value) as T;
-        console.log(`  [${this.name}] ${value}`);
+        if (echo) console.log(`  [${this.name}] ${value}`);
       }
     };
     return within(next(), timeoutMs, `${this.name}: no answer`);
@@ -118,7 +118,9 @@ export interface Server {
   readonly port: number;
   readonly ports: readonly number[];
   readonly pids: readonly number[];
-  /** A CPU meter over the server's threads, named by role (`mainRole` for the first process's main thread). */
+  /** The role of each of its threads (`mainRole` for the first process's main thread): see serverRoles. */
+  readonly roleOf: (pid: number, tid: number) => string;
+  /** A CPU meter over the server's threads, named by role. */
   meter(): CpuMeter;
   stop(): Promise<void>;
 }
@@ -144,8 +146,9 @@ export async function startServer(
   };
   try {
     const { port, ports, pids = [child.pid] } = await child.json<Announcement>(60_000);
-    const meter = () => new CpuMeter(pids, serverRoles(pids, options.mainRole ?? 'main', threads));
-    return { child, port, ports: ports ?? [port], pids, meter, stop };
+    const roleOf = serverRoles(pids, options.mainRole ?? 'main', threads);
+    const meter = () => new CpuMeter(pids, roleOf);
+    return { child, port, ports: ports ?? [port], pids, roleOf, meter, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { Bench } from 'tinybench';
 
 export const THREADS_ENV = 'SOCKSHARD_BENCH_THREADS';
-const TICKS_PER_SECOND = 100; // USER_HZ, what /proc counts in on every Linux ABI Node runs on
+export const TICKS_PER_SECOND = 100; // USER_HZ, what /proc counts in on every Linux ABI Node runs on
 // proc(5): fields after the command's ')' start at field 3; utime 14, stime 15, cutime 16, cstime 17.
 const statField = (text: string, n: number) =>
   Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[n - 3]);
@@ -82,16 +82,24 @@ export function registerThread(role: string): void {
  * the first process's other threads as 'other'.
  */
 export function serverRoles(pids: readonly number[], mainRole: string, threadsFile?: string) {
-  const registered = new Map<number, string>();
-  if (threadsFile !== undefined && existsSync(threadsFile)) {
+  // The file is read again when a thread is not in it yet: a meter asks when it stops, and threads may
+  // have registered since it was made (a reload's new shards).
+  let registered = new Map<number, string>();
+  const read = () => {
+    registered = new Map();
+    if (threadsFile === undefined || !existsSync(threadsFile)) return;
     for (const line of readFileSync(threadsFile, 'utf8').split('\n')) {
       const [tid, role] = line.split(' ');
       if (role !== undefined) registered.set(Number(tid), role);
     }
-  }
-  return (pid: number, tid: number): string =>
-    registered.get(tid) ??
-    (pid !== pids[0] ? `worker${pids.indexOf(pid) - 1}` : tid === pid ? mainRole : 'other');
+  };
+  return (pid: number, tid: number): string => {
+    if (!registered.has(tid)) read();
+    return (
+      registered.get(tid) ??
+      (pid !== pids[0] ? `worker${pids.indexOf(pid) - 1}` : tid === pid ? mainRole : 'other')
+    );
+  };
 }
 
 /** Every thread of `pids` now, by `pid/tid`; threads that end meanwhile are left out. */
@@ -130,26 +138,54 @@ export interface CpuUse {
   readonly busyCores: number;
 }
 
-/** CPU by role between `start()` and `stop()`. */
+/**
+ * CPU by role between `start()` and `stop()`. A thread that ends in between counts up to the last time it
+ * was read: with `pollMs` every thread is read that often (a reload's retired shards, a hand-over's
+ * predecessor, a killed node:cluster worker end within the measurement), without it only at `start()`.
+ */
 export class CpuMeter {
+  readonly #pids: number[];
   #before = new Map<string, number>();
+  /** Every thread's latest reading since start(). */
+  #latest = new Map<string, number>();
+  #poll: NodeJS.Timeout | undefined;
   #machine = machine();
   #started = 0;
 
   constructor(
-    readonly pids: readonly number[],
+    pids: readonly number[],
     readonly roleOf: (pid: number, tid: number) => string,
-  ) {}
+    readonly pollMs = 0,
+  ) {
+    this.#pids = [...pids];
+  }
+
+  get pids(): readonly number[] {
+    return this.#pids;
+  }
+
+  /** Reads `pid`'s threads too, from the next reading on: a process started during the measurement counts whole. */
+  follow(pid: number): void {
+    if (!this.#pids.includes(pid)) this.#pids.push(pid);
+  }
 
   start(): void {
-    this.#before = snapshot(this.pids);
+    this.#before = snapshot(this.#pids);
+    this.#latest = new Map(this.#before);
     this.#machine = machine();
     this.#started = performance.now();
+    if (this.pollMs > 0) this.#poll = setInterval(() => this.#read(), this.pollMs);
+  }
+
+  #read(): void {
+    for (const [key, seconds] of snapshot(this.#pids)) this.#latest.set(key, seconds);
   }
 
   stop(): CpuUse {
+    clearInterval(this.#poll);
+    this.#read();
     const byRole: Record<string, number> = { server: 0 };
-    for (const [key, seconds] of snapshot(this.pids)) {
+    for (const [key, seconds] of this.#latest) {
       const [pid, tid] = key.split('/').map(Number) as [number, number];
       const used = seconds - (this.#before.get(key) ?? 0);
       const role = this.roleOf(pid, tid);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,5 +207,63 @@ describe('CPU by thread', () => {
     expect(messages).toEqual(['registered', 'done']);
     expect(cpu.spinner).toBeGreaterThanOrEqual(0.1);
     expect(cpu.server).toBeGreaterThanOrEqual(cpu.spinner! + (cpu.main ?? 0));
+  });
+  it('counts a thread that ends before stop() up to its last reading when polled, and a followed process whole', async () => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const file = join(args().out, 'threads');
+    // The worker registers, waits at the gate, spins until its thread used 100 ms of CPU, and ends.
+    const worker = new Worker(
+      `const { workerData: { gate, file }, parentPort } = require('node:worker_threads');
+       const fs = require('node:fs');
+       const cpu = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+       fs.appendFileSync(file, fs.readlinkSync('/proc/thread-self').split('/').pop() + ' spinner\\n');
+       parentPort.postMessage('registered');
+       Atomics.wait(gate, 0, 0);
+       const start = cpu();
+       while (cpu() - start < 0.1);`,
+      { eval: true, workerData: { gate, file }, env: { [THREADS_ENV]: file } },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    const roles = serverRoles([process.pid], 'main', file);
+    let childPid = -1;
+    const polled = new CpuMeter(
+      [process.pid],
+      (pid, tid) => (pid === childPid ? 'child' : roles(pid, tid)),
+      5,
+    );
+    const once = new CpuMeter([process.pid], roles);
+    polled.start();
+    once.start();
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    await new Promise((resolve) => worker.once('exit', resolve));
+    // A process started after start(): it spins 100 ms of CPU, says so, and waits to be ended.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const cpu = () => Number(fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+         const start = cpu();
+         while (cpu() - start < 0.1);
+         console.log('spun');
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      childPid = child.pid!;
+      polled.follow(childPid);
+      const cpu = polled.stop().byRole;
+      const unpolled = once.stop().byRole;
+      // Up to one poll (5 ms) of its CPU is lost, or more if this thread was late to poll: half is plenty.
+      expect(cpu.spinner).toBeGreaterThanOrEqual(0.05);
+      expect(unpolled.spinner ?? 0).toBe(0);
+      // Started after start(): all of its CPU counts.
+      expect(cpu.child).toBeGreaterThanOrEqual(0.1);
+    } finally {
+      child.kill();
+    }
   });
 });
