@@ -1,11 +1,14 @@
 /**
- * HTTP keep-alive load from wrk (C, epoll; Debian package `wrk`), for benchmarks that must count every
+ * HTTP keep-alive load from wrk 4 (C, epoll; Debian package `wrk`), for benchmarks that must count every
  * failed request: wrk.lua counts each response that is not 2xx beside wrk's own socket errors (connect,
- * read, write, timeout), and reports wrk's latency percentiles and its own CPU. One process per run.
+ * read, write, timeout), reports the latency percentiles of the responses as measured (wrk's own are
+ * "corrected" for coordinated omission: see wrk.lua) and wrk's own CPU. One process per run.
  */
 import { fileURLToPath } from 'node:url';
 import { Child } from './children.js';
 import { TICKS_PER_SECOND } from './cpu.js';
+
+const CONNECTIONS_ENV = 'SOCKSHARD_WRK_CONNECTIONS';
 
 const SCRIPT = fileURLToPath(new URL('./wrk.lua', import.meta.url));
 
@@ -32,8 +35,10 @@ export interface WrkResult {
    */
   readonly failures: Readonly<Record<'non2xx' | 'connect' | 'read' | 'write' | 'timeout', number>>;
   readonly failed: number;
+  /** Response times as measured (not wrk's corrected ones), over every answer within the timeout. */
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly maxMs: number;
   /** wrk's CPU over its whole run (every thread). */
   readonly cpuSeconds: number;
 }
@@ -46,8 +51,11 @@ interface Printed {
   readonly read: number;
   readonly write: number;
   readonly timeout: number;
+  readonly samples: number;
+  readonly consistent: boolean;
   readonly p50Us: number;
   readonly p99Us: number;
+  readonly maxUs: number;
   readonly cpuTicks: number;
 }
 
@@ -55,17 +63,32 @@ interface Printed {
 export async function runWrk(job: WrkJob): Promise<WrkResult> {
   const timeout = job.timeoutSeconds ?? 2;
   const threads = job.threads ?? 1;
-  const wrk = new Child('wrk', [
+  const wrk = new Child(
     'wrk',
-    `--threads=${threads}`,
-    `--connections=${job.connections}`,
-    `--duration=${job.seconds}s`,
-    `--timeout=${timeout}s`,
-    `--script=${SCRIPT}`,
-    job.url,
-  ]);
+    [
+      'wrk',
+      `--threads=${threads}`,
+      `--connections=${job.connections}`,
+      `--duration=${job.seconds}s`,
+      `--timeout=${timeout}s`,
+      `--script=${SCRIPT}`,
+      job.url,
+    ],
+    { env: { ...process.env, [CONNECTIONS_ENV]: String(job.connections) } },
+  );
   try {
     const printed = await wrk.json<Printed>((job.seconds + timeout + 30) * 1000, false);
+    // One sample per answer within the timeout: anything else means wrk's histogram is not what wrk.lua
+    // reads (another layout, another correction), and its percentiles would be wrong.
+    if (
+      !printed.consistent ||
+      printed.samples > printed.requests ||
+      printed.samples < printed.requests - printed.timeout
+    ) {
+      throw new Error(
+        `wrk's latency histogram does not add up (${printed.samples} samples for ${printed.requests} answers, ${printed.timeout} timeouts): is this wrk 4?`,
+      );
+    }
     const failures = {
       non2xx: printed.non2xx,
       connect: printed.connect,
@@ -81,6 +104,7 @@ export async function runWrk(job: WrkJob): Promise<WrkResult> {
       failed: Object.values(failures).reduce((sum, count) => sum + count, 0),
       p50Ms: printed.p50Us / 1000,
       p99Ms: printed.p99Us / 1000,
+      maxMs: printed.maxUs / 1000,
       cpuSeconds: printed.cpuTicks / TICKS_PER_SECOND,
     };
   } finally {
