@@ -60,6 +60,13 @@ export const BENCHMARKS = [
     script: 'bench/restart.ts',
     needs: [],
   },
+  {
+    name: 'reload',
+    summary:
+      'requests per second, p99 and failed requests through a rolling reload and a process hand-over, against a node:cluster restart',
+    script: 'bench/reload.ts',
+    needs: ['wrk'],
+  },
 ] as const satisfies readonly BenchmarkEntry[];
 
 export type BenchmarkName = (typeof BENCHMARKS)[number]['name'];

@@ -81,6 +81,37 @@ describe('every benchmark in src/cli/benchmarks.ts', () => {
   );
 });
 
+describe('the reload report', () => {
+  it("carries issue 16's figures: p99 through a reload against steady, and the failed requests of each deploy", () => {
+    const report = parseReport(JSON.parse(read('bench/results/reload.json')), 'reload.json');
+    const headline = (name: string) => report.headlines.find((h) => h.name === name);
+    expect(headline('reload_p99_vs_steady')).toMatchObject({
+      unit: '×',
+      higherIsBetter: false,
+      basis: { of: 'metrics.p99_ms', contenders: ['sockshard-reload', 'sockshard-steady'] },
+    });
+    for (const [name, contender] of [
+      ['failed_requests_reload', 'sockshard-reload'],
+      ['failed_requests_handover', 'sockshard-handover'],
+    ]) {
+      expect(headline(name!)).toMatchObject({
+        aim: { text: '<= 0' },
+        basis: { of: 'metrics.failed_requests', contenders: [contender] },
+      });
+    }
+    expect(headline('cluster_restart_failed_requests')).toMatchObject({
+      basis: { of: 'metrics.failed_requests', contenders: ['cluster-restart'] },
+    });
+    // Every window reports its failed requests, its p99 and the server's CPU per request by thread.
+    for (const result of report.scenarios[0]!.results.filter((r) => r.skipped === null)) {
+      expect(Object.keys(result.metrics), result.contender).toEqual(
+        expect.arrayContaining(['failed_requests', 'p99_ms']),
+      );
+      expect(Object.keys(result.cpu).length, result.contender).toBeGreaterThan(2);
+    }
+  });
+});
+
 describe('the report schema', () => {
   it('rejects ratios in the old shapes, missing figures and inconsistent reports, naming each problem', () => {
     const good = sample(new ReportBuilder('demo', 'Demo', args())).build();
