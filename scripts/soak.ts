@@ -96,6 +96,7 @@ const engine = createEngine({
     connectionsCheckingInterval: 200,
   })
   .tcp({ port: 0, handler: app('tcp-app.ts'), idleTimeoutMs: 5_000 })
+  .http({ port: 0, api: 'fast', handler: app('fast-app.ts') })
   .udp({ ports: [0], handler: app('udp-app.ts'), maxDatagram: 1_200 })
   .udp({ ports: [0], handler: app('udp-app.ts'), maxDatagram: 1_200, io: 'batched' });
 if (ICMP) engine.icmp();
@@ -107,6 +108,7 @@ engine.on('handler-error', () => {});
 await engine.start();
 const httpPort = engine.addresses()[0]!.port;
 const tcpPort = engine.addresses()[1]!.port;
+const fastPort = engine.addresses()[2]!.port;
 const udpPorts = engine.udpPorts().map((p) => p.port);
 const base = `http://127.0.0.1:${httpPort}`;
 const startedAt = performance.now();
@@ -116,6 +118,10 @@ const counts = {
   wellBehavedOk: 0,
   wellBehavedFailed: 0,
   wellBehavedExcused: 0,
+  fastEchoed: 0,
+  fastMismatches: 0,
+  fastFailed: 0,
+  fastExcused: 0,
   tcpConnections: 0,
   tcpEchoed: 0,
   tcpMismatches: 0,
@@ -160,6 +166,29 @@ async function wellBehaved(): Promise<void> {
       else counts.wellBehavedFailed++;
     }
     await sleep(100);
+  }
+}
+
+/** The fast HTTP path: a random body of up to 16 KiB posted every 20 ms must come back byte for byte. */
+async function fastTraffic(): Promise<void> {
+  while (running()) {
+    const body = randomBytes(1 + Math.floor(Math.random() * 16_384));
+    try {
+      const response = await fetch(`http://127.0.0.1:${fastPort}/echo`, {
+        method: 'POST',
+        body,
+        signal: AbortSignal.timeout(2_000),
+      });
+      const echoed = Buffer.from(await response.arrayBuffer());
+      if (response.status !== 200) throw new Error(`status ${response.status}`);
+      if (echoed.equals(body)) counts.fastEchoed++;
+      else counts.fastMismatches++;
+    } catch {
+      // As for the node:http client: a connection on a shard that was just killed may fail once.
+      if (excused()) counts.fastExcused++;
+      else counts.fastFailed++;
+    }
+    await sleep(20);
   }
 }
 
@@ -318,7 +347,7 @@ const faults: [string, () => Promise<void>][] = [
   [
     'random bytes to every TCP port',
     async () => {
-      const sockets = [httpPort, tcpPort].flatMap((port) =>
+      const sockets = [httpPort, tcpPort, fastPort].flatMap((port) =>
         Array.from({ length: 10 }, () => net.connect(port, '127.0.0.1').on('error', () => {})),
       );
       for (const socket of sockets) socket.end(randomBytes(4_096));
@@ -351,8 +380,9 @@ const load = new Promise<autocannon.Result>((resolve, reject) => {
     (error, result) => (error === null ? resolve(result) : reject(error)),
   );
 });
-const [, , udpClient] = await Promise.all([
+const [, , , udpClient] = await Promise.all([
   wellBehaved(),
+  fastTraffic(),
   tcpTraffic(),
   udpTraffic(),
   icmpTraffic(),
@@ -404,12 +434,19 @@ const summary = {
     httpRequests: stats.total.requests,
     autocannon2xx: loadResult['2xx'],
     autocannonErrors: loadResult.errors + loadResult.non2xx,
+    fastHttpEchoes: counts.fastEchoed,
     tcpConnections: counts.tcpConnections,
     tcpBytesEchoed: counts.tcpEchoed,
     udpDatagramsSent: [...udpSent.values()].reduce((a, b) => a + b, 0),
     udpDatagramsEchoed: counts.udpEchoed,
     pingBatches: counts.pingBatches,
     pingReplies: `${counts.pingsReceived}/${counts.pingsTransmitted}`,
+  },
+  fastHttpClient: {
+    echoed: counts.fastEchoed,
+    mismatched: counts.fastMismatches,
+    failed: counts.fastFailed,
+    excusedAfterShardKill: counts.fastExcused,
   },
   wellBehavedClient: {
     ok: counts.wellBehavedOk,
@@ -449,6 +486,13 @@ const unexpectedErrors = Object.entries(engineErrors).filter(([code]) => code !=
 const problems = [
   counts.wellBehavedFailed > 0 ? `the well-behaved client failed ${counts.wellBehavedFailed} times` : '',
   counts.wellBehavedOk === 0 ? 'the well-behaved client was never served' : '',
+  counts.fastEchoed === 0 ? 'the fast HTTP path echoed no body' : '',
+  counts.fastMismatches > 0
+    ? `the fast HTTP path returned other bytes than were posted ${counts.fastMismatches} times`
+    : '',
+  counts.fastFailed > 0
+    ? `the fast HTTP client failed ${counts.fastFailed} times with no kill to explain it`
+    : '',
   counts.tcpEchoed === 0 ? 'the TCP echo returned nothing' : '',
   counts.tcpMismatches > 0
     ? `the TCP echo returned other bytes than were sent ${counts.tcpMismatches} times`
