@@ -58,6 +58,11 @@ export interface ShardStats {
   readonly connections: number;
   /** Times this shard was restarted after it died. */
   readonly restarts: number;
+  /**
+   * Of `restarts`, those the standing-by spare worker took over (its handler modules imported already: no
+   * cold start). Fewer than `restarts` means a shard died while no spare stood by (`restart.spare`).
+   */
+  readonly restartsFromSpare: number;
   /** The rolling reload whose code this shard runs: 0 for the code the engine started with. */
   readonly generation: number;
   /**
@@ -238,6 +243,7 @@ export function shardStats(shard: ShardHandle, state: ShardState): ShardStats {
     alive: shard.alive,
     connections: shard.openConnections(),
     restarts: shard.restarts,
+    restartsFromSpare: shard.restartsFromSpare,
     generation: shard.generation,
     connectionsLost: shard.connectionsLost,
     handedOff: shard.handedOff,
@@ -310,6 +316,7 @@ export function engineStats(
   const total: Record<keyof EngineTotals, number> = {
     connections: 0,
     restarts: 0,
+    restartsFromSpare: 0,
     connectionsLost: 0,
     handedOff: 0,
     adopted: 0,

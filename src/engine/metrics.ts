@@ -39,6 +39,7 @@ const SHARD_METRICS = [
   ['h2Sessions', 'counter', 'HTTP/2 sessions started'],
   ['h2SessionsCut', 'counter', 'HTTP/2 sessions ended for a protocol error or abuse'],
   ['restarts', 'counter', 'Times the shard was restarted'],
+  ['restartsFromSpare', 'counter', 'Restarts the standing-by spare worker took (no cold start)'],
   ['connectionsLost', 'counter', 'Connections open on the shard when it died'],
   ['shardMessagesOut', 'counter', 'sendToShard messages sent'],
   ['meshFull', 'counter', 'sendToShard messages refused: ring full'],

@@ -144,6 +144,8 @@ export class ShardHandle implements Balanced {
   handedOff = 0;
   /** How many times this shard has been restarted. */
   restarts: number;
+  /** Of `restarts`, those the standing-by spare worker took (no cold start). */
+  restartsFromSpare: number;
   /** The control ring's producing end; a reload's replacement takes over its predecessor's (see takeOver). */
   #producer: RingProducer;
   readonly #counters: Int32Array;
@@ -179,6 +181,7 @@ export class ShardHandle implements Balanced {
     this.generation = init.generation;
     this.handedOff = previous?.handedOff ?? 0;
     this.restarts = previous === undefined ? 0 : previous.restarts + 1;
+    this.restartsFromSpare = (previous?.restartsFromSpare ?? 0) + (spare === undefined ? 0 : 1);
     this.#lost = previous?.connectionsLost ?? 0;
     this.controlRing = init.control;
     this.#producer = new RingProducer(init.control);
@@ -494,6 +497,7 @@ export class ShardHandle implements Balanced {
     await this.ready;
     this.handedOff = retired.handedOff;
     this.restarts = retired.restarts;
+    this.restartsFromSpare = retired.restartsFromSpare;
     this.#lost = retired.#lost;
     retired.alive = false;
   }

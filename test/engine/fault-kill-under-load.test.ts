@@ -20,7 +20,7 @@ async function servedBy(port: number): Promise<{ shard: number; socket: net.Sock
 }
 
 describe('a shard killed in the middle of a load run', () => {
-  it('costs only its own connections; it is back within a second and the engine ends healthy', async () => {
+  it('costs only its own connections; the standing-by spare takes its place and the engine ends healthy', async () => {
     const engine = createEngine({ shards: 2 }).http({ port: 0, handler: fixtureHandler('mortal-http.ts') });
     const errors: SockshardError[] = [];
     const online: [number, number][] = [];
@@ -28,7 +28,7 @@ describe('a shard killed in the middle of a load run', () => {
     engine.on('shard-online', (shardId) => online.push([shardId, performance.now()]));
     await engine.start();
     defer(() => engine.close({ timeoutMs: 500 }));
-    // "Within a second" is the spare's promise: kill only once it stands by.
+    // Kill only once the spare stands by: it is what takes the dead shard's place.
     await expect.poll(() => engine.stats().spareStandingBy, { timeout: 10_000 }).toBe(true);
     const port = portOf(engine);
     // A number of requests (autocannon's `amount`; bench/http/autocannon.d.ts types only what the benchmark
@@ -56,7 +56,8 @@ describe('a shard killed in the middle of a load run', () => {
     const dead = errors[0]!.shardId!;
     const cameBack = () => online.find(([shardId, at]) => shardId === dead && at > killedAt);
     await expect.poll(cameBack, { timeout: 5_000 }).toBeDefined();
-    expect(cameBack()![1] - killedAt, 'the shard came back within a second').toBeLessThan(1_000);
+    // How fast that is, is bench:restart's to measure; here, that it was the spare (no cold start).
+    expect(engine.stats().shards[dead]).toMatchObject({ restarts: 1, restartsFromSpare: 1 });
     // The replacement serves: of two connections held open at once, least-connections gives it at least
     // one (both, while the load's connections, remade on the other shard, are still open).
     const pair = [await servedBy(port), await servedBy(port)];
