@@ -6,10 +6,11 @@
  *
  *   npm run bench:http [-- --quick] [-- --runs N] [-- --seconds S] [-- --warmup S] [-- --only a,b]
  *
- * Fairness: every server runs in its own process for the whole run; the load generator (autocannon,
- * pipelining 1) is a fresh process per measurement that warms up with the load it then measures. They
- * share the machine's cores alike for every contender. Contenders take turns within each scenario, the
- * first one rotating from run to run.
+ * Fairness: every server runs in its own process for the whole run; the load generator (wrk, a thread
+ * per core) is a fresh process per measurement that warms up with the load it then measures. They share
+ * the machine's cores alike for every contender. Contenders take turns within each scenario, the first
+ * one rotating from run to run. The anchor is Bun.serve (two processes with reusePort), where its npm
+ * package's binary runs.
  */
 import os from 'node:os';
 import {
@@ -24,7 +25,7 @@ import { CONTENDERS, type HttpContender } from './http/contenders.js';
 import type { LoadJob, LoadResult } from './http/load.js';
 import { projectHttp } from './http/projection.js';
 import { benchArgs, numberArg } from './lib/args.js';
-import { Child, nodeCommand, type Server, startServer } from './lib/children.js';
+import { Child, commandExists, nodeCommand, type Server, startServer } from './lib/children.js';
 import { perOperation } from './lib/cpu.js';
 import { ReportBuilder } from './lib/report.js';
 
@@ -68,9 +69,11 @@ const report = new ReportBuilder(
   `HTTP: sockshard (${CORES} shards) against node:http and node:cluster`,
   args,
 )
-  .settings({ seconds: SECONDS, warmupSeconds: WARMUP, cpuIterations: iterations, generator: 'autocannon 8' })
+  .settings({ seconds: SECONDS, warmupSeconds: WARMUP, cpuIterations: iterations, generator: 'wrk' })
   .note(
-    `Each measurement: a fresh autocannon process (pipelining 1) warms up for ${WARMUP} s with the same load, then measures ${SECONDS} s; servers stay up for the run; contenders take turns, the first rotating each run.`,
+    `Each measurement: one probe request checks the contender's status and body, then a fresh wrk (a thread per core, its latency histogram) warms up for ${WARMUP} s with the same load and measures ${SECONDS} s; servers stay up for the run; contenders take turns, the first rotating each run.`,
+    'Churn sends `Connection: close` on every request: the server closes after each response and wrk connects anew, so its figure is connections per second (no latency: each response time would include a connect).',
+    "Bun answers a `Connection: close` request without that header and closes: wrk, which then expects the connection to stay, counts each close as a read error after the complete response (counted). Its churn's read errors are these.",
     `The generator shares the ${CORES} cores with the server (CPU generator: its CPU per operation). Throughput says who won the cores; CPU per operation what each server costs.`,
   );
 for (const { name, title, churn } of SCENARIOS) {
@@ -79,8 +82,11 @@ for (const { name, title, churn } of SCENARIOS) {
 }
 const only = typeof args.values.only === 'string' ? args.values.only.split(',') : null;
 const contenders: HttpContender[] = [];
+const noGenerator = commandExists('wrk')
+  ? null
+  : 'the load generator wrk is not installed (Debian package wrk)';
 for (const contender of CONTENDERS.filter((c) => only?.includes(c.name) ?? true)) {
-  const reason = (await contender.unavailable?.()) ?? null;
+  const reason = noGenerator ?? (await contender.unavailable?.()) ?? null;
   if (reason === null) contenders.push(contender);
   else for (const s of SCENARIOS) report.skip(s.name, contender.name, contender.description, reason);
 }
@@ -89,6 +95,8 @@ async function measure(server: Server, contender: HttpContender, scenario: Scena
   const job: LoadJob = {
     url: `http://127.0.0.1:${server.port}${scenario.path}`,
     connections: scenario.connections,
+    // Pinned to one core (sockshard-1core), one thread; else a thread per core.
+    threads: contender.generatorCpus === undefined ? Math.min(CORES, scenario.connections) : 1,
     seconds: SECONDS,
     warmupSeconds: WARMUP,
     headers: scenario.churn ? { connection: 'close' } : {},
@@ -110,7 +118,9 @@ async function measure(server: Server, contender: HttpContender, scenario: Scena
     if (others > DISTURBED_CORES)
       notes.push(`disturbed: other processes used up to ${others.toFixed(2)} cores`);
     if (result.cpuSeconds / wallSeconds > 0.9)
-      notes.push('the load generator used a whole core: it may be the limit');
+      notes.push(
+        `the load generator used ${(result.cpuSeconds / wallSeconds).toFixed(2)} cores: compare its CPU per operation with the server's`,
+      );
     const latency: Record<string, number> =
       result.p50Ms === null ? {} : { p50_ms: result.p50Ms, p99_ms: result.p99Ms! };
     const cpu = perOperation({ ...byRole, generator: result.cpuSeconds }, result.ok);
@@ -168,6 +178,22 @@ report
   .ratio('churn_transfer_vs_native', 'churn: sockshard-transfer / sockshard')
   .ratio('heavy_vs_single', 'heavy: sockshard / node-single', { key: true })
   .ratio('heavy_vs_cluster', 'heavy: sockshard / node-cluster')
+  .ratio('fast_keepalive_vs_cluster', 'keepalive-100: sockshard-fast / node-cluster', {
+    atLeast: 2,
+    key: true,
+  })
+  .ratio('fast_keepalive_vs_bun', 'keepalive-100: sockshard-fast / bun', { atLeast: 0.8, key: true })
+  .ratio('fast_churn_vs_cluster', 'churn: sockshard-fast / node-cluster', { key: true })
+  .ratio('fast_keepalive10_vs_cluster', 'keepalive-10: sockshard-fast / node-cluster')
+  .ratio('fast_heavy_vs_cluster', 'heavy: sockshard-fast / node-cluster')
+  .ratio('fast_vs_node_path', 'keepalive-100: sockshard-fast / sockshard')
+  .ratio('fast_cpu_vs_single', 'keepalive-100 cpu.server: sockshard-fast / node-single', {
+    atMost: 0.5,
+    key: true,
+  })
+  .ratio('fast_cpu_vs_cluster', 'keepalive-100 cpu.server: sockshard-fast / node-cluster')
+  .ratio('fast_cpu_vs_bun', 'keepalive-100 cpu.server: sockshard-fast / bun', { key: true })
+  .ratio('fast_churn_cpu_vs_cluster', 'churn cpu.server: sockshard-fast / node-cluster')
   .ratio('keepalive_cpu_vs_cluster', 'keepalive-100 cpu.server: sockshard / node-cluster', { key: true })
   .ratio('keepalive_cpu_vs_single', 'keepalive-100 cpu.server: sockshard / node-single')
   .ratio('churn_cpu_vs_cluster', 'churn cpu.server: sockshard / node-cluster', { key: true })
@@ -186,5 +212,6 @@ for (let shard = 0; shard < CORES; shard++) {
   report.figure(`shard${shard}_us_per_request`, 'µs', `keepalive-100 cpu.shard${shard}: sockshard`, {
     key: true,
   });
+  report.figure(`fast_shard${shard}_us_per_request`, 'µs', `keepalive-100 cpu.shard${shard}: sockshard-fast`);
 }
 report.projection(projectHttp(report, CORES)).write();

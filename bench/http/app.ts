@@ -24,10 +24,16 @@ export function calibrateCpuWork(targetMs: number): number {
   return Math.max(1, Math.round((1_000 * targetMs * 1e6) / nanosPerCall(() => cpuBody(1_000)).cpu));
 }
 
-/** The request listener, with the iteration count from the environment. */
-export function appFromEnv(): (request: IncomingMessage, response: ServerResponse) => void {
+/** The iteration count the benchmark calibrated, from the environment. */
+export function iterationsFromEnv(): number {
   const iterations = Number(process.env[CPU_ITERATIONS_ENV]);
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${CPU_ITERATIONS_ENV} is not set`);
+  return iterations;
+}
+
+/** The request listener, with the iteration count from the environment. */
+export function appFromEnv(): (request: IncomingMessage, response: ServerResponse) => void {
+  const iterations = iterationsFromEnv();
   return (request, response) => {
     const body =
       request.url === HELLO_PATH ? HELLO_BODY : request.url === CPU_PATH ? cpuBody(iterations) : null;

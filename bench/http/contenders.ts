@@ -6,7 +6,9 @@
  * the serving call `registerThread()` (bench/lib/cpu.ts) to have their CPU reported by name.
  */
 
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { canTransferSockets } from '../../src/engine/socket-transfer.js';
 import { commandExists, nodeCommand } from '../lib/children.js';
 
@@ -28,6 +30,8 @@ export interface HttpContender {
 
 const sockshard = (config: object) =>
   nodeCommand(new URL('./server-sockshard.ts', import.meta.url), [JSON.stringify(config)]);
+/** The `bun` binary of the npm package `bun` (a devDependency: its postinstall puts the binary there). */
+const BUN = fileURLToPath(new URL('../../node_modules/.bin/bun', import.meta.url));
 const node = (workers: number) =>
   nodeCommand(new URL('./server-node.ts', import.meta.url), [JSON.stringify({ workers })]);
 
@@ -36,6 +40,13 @@ export const CONTENDERS: readonly HttpContender[] = [
     name: 'sockshard',
     description: "sockshard, a shard per core, balance 'least-connections' (the default)",
     command: (cores) => sockshard({ shards: cores }),
+    mainRole: 'coordinator',
+  },
+  {
+    name: 'sockshard-fast',
+    description:
+      "sockshard's fast HTTP path (api 'fast': the shard owns each fd, llhttp, batched writes), a shard per core",
+    command: (cores) => sockshard({ shards: cores, api: 'fast' }),
     mainRole: 'coordinator',
   },
   {
@@ -72,6 +83,23 @@ export const CONTENDERS: readonly HttpContender[] = [
     description: 'node:cluster, a worker per core, default scheduling (the primary accepts and passes on)',
     command: (cores) => node(cores),
     mainRole: 'primary',
+  },
+  {
+    name: 'bun',
+    description:
+      'Bun.serve (the anchor: a native-core server running a JavaScript handler), a process per core on one port with reusePort',
+    command: (cores) => [
+      BUN,
+      fileURLToPath(new URL('./server-bun.ts', import.meta.url)),
+      JSON.stringify({ processes: cores }),
+    ],
+    mainRole: 'main',
+    unavailable: async () => {
+      const version = spawnSync(BUN, ['--version'], { encoding: 'utf8' });
+      return version.status === 0
+        ? null
+        : `the bun binary of the npm package bun does not run here (${version.error?.message ?? version.stderr.trim()}): npm install -D bun, with its postinstall script`;
+    },
   },
   {
     // The projection's check: one shard with exactly one core, the load generator on the other.

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CpuMeter, serverRoles, THREADS_ENV } from './cpu.js';
+import { CpuMeter, childrenCpuSeconds, serverRoles, THREADS_ENV } from './cpu.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -164,4 +164,33 @@ export function announce(announcement: Announcement, close: () => unknown): void
   setInterval(() => process.ppid !== parent && process.exit(1), 1_000).unref();
   process.once('SIGTERM', () => void Promise.resolve(close()).finally(() => process.exit(0)));
   console.log(JSON.stringify(announcement));
+}
+
+/** What `runTool` saw: the tool's stdout, and the CPU it used (every thread) over its wall time. */
+export interface ToolRun {
+  readonly stdout: string;
+  readonly cpuSeconds: number;
+  readonly wallSeconds: number;
+}
+
+/**
+ * Runs a load tool (wrk, h2load) to its end and measures its CPU: cutime + cstime of this process, which
+ * count children once they are waited for, so a load generator process runs its tools one at a time and
+ * starts no other child meanwhile. Rejects if the tool fails.
+ */
+export async function runTool(command: string, args: readonly string[]): Promise<ToolRun> {
+  const before = childrenCpuSeconds();
+  const started = performance.now();
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${code ?? signal}):\n${stdout}`);
+  return {
+    stdout,
+    cpuSeconds: childrenCpuSeconds() - before,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
 }

@@ -32,9 +32,10 @@ export const BENCHMARKS = [
   },
   {
     name: 'http',
-    summary: 'HTTP keep-alive, connection churn and a CPU-heavy handler against node:http and node:cluster',
+    summary:
+      'HTTP keep-alive, connection churn and a CPU-heavy handler, node:http and fast paths, against node:http, node:cluster and Bun.serve',
     script: 'bench/http.ts',
-    needs: ['taskset'],
+    needs: ['wrk', 'taskset', 'bun'],
   },
   {
     name: 'udp',
