@@ -68,6 +68,13 @@ export const BENCHMARKS = [
     script: 'bench/reload.ts',
     needs: ['wrk'],
   },
+  {
+    name: 'tls',
+    summary:
+      'full and resumed TLS handshakes (resumption across shards) and HTTP/2 with many streams against node:cluster and one thread',
+    script: 'bench/tls.ts',
+    needs: ['h2load'],
+  },
 ] as const satisfies readonly BenchmarkEntry[];
 
 export type BenchmarkName = (typeof BENCHMARKS)[number]['name'];
