@@ -52,6 +52,34 @@ function sample(builder: ReportBuilder): ReportBuilder {
     });
 }
 
+/**
+ * What the issues ask of particular benchmarks: headlines their committed report must have (a value, or why
+ * not), and CPU roles every contender that ran must report (the load generator's included).
+ */
+const ASKED: Readonly<Record<string, { headlines: readonly string[]; cpu: readonly string[] }>> = {
+  http: {
+    headlines: [
+      'fast_keepalive_vs_cluster',
+      'fast_keepalive_vs_bun',
+      'fast_churn_vs_cluster',
+      'fast_cpu_vs_single',
+      'keepalive_vs_cluster',
+      'churn_vs_cluster',
+    ],
+    cpu: ['server', 'generator'],
+  },
+  tls: {
+    headlines: [
+      'tls_full_vs_cluster',
+      'tls_resumed_vs_cluster',
+      'resumption_rate',
+      'cluster_resumption_rate',
+      'h2_vs_cluster',
+    ],
+    cpu: ['server', 'generator'],
+  },
+};
+
 describe('every benchmark in src/cli/benchmarks.ts', () => {
   it.each(BENCHMARKS)(
     '$name: its script writes the one schema itself, and its committed report fits it',
@@ -76,6 +104,16 @@ describe('every benchmark in src/cli/benchmarks.ts', () => {
         if (headline.value === null)
           expect(headline.skipped, `${name}/${headline.name}`).toBeTypeOf('string');
         if (headline.name.includes('_vs_')) expect(headline.unit).toBe('×');
+      }
+      const asked = ASKED[name];
+      if (asked === undefined) return;
+      expect(report.headlines.map((h) => h.name)).toEqual(expect.arrayContaining([...asked.headlines]));
+      for (const scenario of report.scenarios) {
+        for (const result of scenario.results.filter((r) => r.value !== null)) {
+          expect(Object.keys(result.cpu), `${name}/${scenario.name}/${result.contender}`).toEqual(
+            expect.arrayContaining([...asked.cpu]),
+          );
+        }
       }
     },
   );
