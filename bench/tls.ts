@@ -169,6 +169,8 @@ async function measure(server: Server, contender: TlsContender, scenario: Scenar
       result.offered === undefined || result.offered === 0 ? null : result.resumed! / result.offered;
     const resumption: Record<string, number> = rate === null ? {} : { resumption_rate: rate };
     const cpu = perOperation({ ...byRole, generator: result.cpuSeconds }, result.ok);
+    if (cpu.generator! > cpu.server!)
+      notes.push('the load generator spent more CPU per operation than the server: it may be the limit');
     report.add(scenario.name, contender.name, contender.description, {
       value: result.ok / result.seconds,
       metrics: {

@@ -1,6 +1,6 @@
 /**
- * The servers bench/http.ts measures, in the order it measures them. To add one (a fast path, Bun.serve):
- * a command that serves the app of app.ts on 127.0.0.1 (GET / and GET /cpu, the same bodies, the
+ * The servers bench/http.ts measures, in the order it measures them. To add one (another runtime, a C
+ * server): a command that serves the app of app.ts on 127.0.0.1 (GET / and GET /cpu, the same bodies, the
  * iteration count from SOCKSHARD_BENCH_CPU_ITERATIONS), prints `{"port": N}` on stdout when it serves
  * (plus `"pids"` if several processes serve), and exits on SIGTERM; then an entry here. Threads that do
  * the serving call `registerThread()` (bench/lib/cpu.ts) to have their CPU reported by name.

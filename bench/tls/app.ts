@@ -50,5 +50,8 @@ export function helloApp(
   response.end(HELLO_BODY);
 }
 
-/** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 server here (sockshard's default; node:http2's is unbounded). */
+/**
+ * SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 server here, and h2load's streams per connection:
+ * sockshard's default (node:http2's is unbounded).
+ */
 export const MAX_STREAMS = 100;
