@@ -71,7 +71,7 @@ const report = new ReportBuilder(
 )
   .settings({ seconds: SECONDS, warmupSeconds: WARMUP, cpuIterations: iterations, generator: 'wrk' })
   .note(
-    `Each measurement: one probe request checks the contender's status and body, then a fresh wrk (a thread per core, its latency histogram) warms up for ${WARMUP} s with the same load and measures ${SECONDS} s; servers stay up for the run; contenders take turns, the first rotating each run.`,
+    `Each measurement: one probe request checks the contender's status and body, then a fresh wrk (a thread per core; bench/lib/wrk.ts: every answer that is not 2xx and every socket error counted, latency as measured) warms up for ${WARMUP} s with the same load and measures ${SECONDS} s; servers stay up for the run; contenders take turns, the first rotating each run.`,
     'Churn sends `Connection: close` on every request: the server closes after each response and wrk connects anew, so its figure is connections per second (no latency: each response time would include a connect).',
     "heavy's work is one pbkdf2Sync call: Bun's (BoringSSL) costs less CPU per call than Node's (OpenSSL), so against Bun heavy compares the runtimes' pbkdf2 more than their servers.",
     "Bun answers a `Connection: close` request without that header and closes: wrk, which then expects the connection to stay, counts each close as a read error after the complete response (counted). Its churn's read errors are these.",

@@ -1,15 +1,14 @@
 /**
- * The HTTP load generator, one process per measurement: wrk (C, an epoll loop per thread, so that the
- * generator is not what limits a fast server), with the job in argv (JSON). It first checks the contender's
- * answer with one request of the job (status and body), then runs the very same load as a warm-up, prints
+ * The HTTP load generator, one process per measurement: wrk (bench/lib/wrk.ts: C, an epoll loop per
+ * thread, so that the generator is not what limits a fast server; every response that is not 2xx and
+ * every socket error counted), with the job in argv (JSON). It first checks the contender's answer with
+ * one request of the job (status and body), then runs the very same load as a warm-up, prints
  * `{"phase":"measure"}` when the measured run starts (the orchestrator starts its CPU meters then), then
  * one line of results. With `Connection: close` wrk opens a new connection for every request once the
- * server has closed the last one, so churn counts connections. wrk's CPU is measured as this process's
- * waited-for children's (runTool). Latency is wrk's own histogram (µs), for keep-alive only.
+ * server has closed the last one, so churn counts connections.
  */
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { runTool } from '../lib/children.js';
+import { runWrk } from '../lib/wrk.js';
 
 export interface LoadJob {
   readonly url: string;
@@ -26,7 +25,7 @@ export interface LoadJob {
 
 export interface LoadResult {
   readonly seconds: number;
-  /** Responses with a status below 400 (wrk's count); none if the probe got a wrong answer. */
+  /** 2xx responses; none if the probe got a wrong answer. */
   readonly ok: number;
   readonly problems: Readonly<Record<string, number>>;
   readonly p50Ms: number | null;
@@ -34,20 +33,6 @@ export interface LoadResult {
   /** wrk's CPU (every thread) during the measured run. */
   readonly cpuSeconds: number;
 }
-
-interface WrkSummary {
-  readonly requests: number;
-  readonly durationUs: number;
-  readonly connect: number;
-  readonly read: number;
-  readonly write: number;
-  readonly status: number;
-  readonly timeout: number;
-  readonly p50Us: number;
-  readonly p99Us: number;
-}
-
-const SCRIPT = fileURLToPath(new URL('./wrk-summary.lua', import.meta.url));
 
 /** One request as the job makes them: does the contender answer 200 with the expected body? */
 function probe(job: LoadJob): Promise<string | null> {
@@ -72,47 +57,30 @@ function probe(job: LoadJob): Promise<string | null> {
   });
 }
 
-async function wrk(job: LoadJob, seconds: number) {
-  const headers = Object.entries(job.headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
-  const run = await runTool('wrk', [
-    `-t${job.threads}`,
-    `-c${job.connections}`,
-    `-d${seconds}s`,
-    '--timeout',
-    '10s',
-    '-s',
-    SCRIPT,
-    ...headers,
-    job.url,
-  ]);
-  const line = run.stdout.split('\n').find((text) => text.startsWith('{"requests"'));
-  if (line === undefined) throw new Error(`wrk printed no summary:\n${run.stdout}`);
-  return { ...run, summary: JSON.parse(line) as WrkSummary };
-}
-
 const job = JSON.parse(process.argv[2]!) as LoadJob;
+const wrk = (seconds: number) =>
+  runWrk({
+    url: job.url,
+    connections: job.connections,
+    threads: job.threads,
+    seconds,
+    timeoutSeconds: 10,
+    headers: job.headers,
+  });
 const wrong = await probe(job);
-if (job.warmupSeconds > 0) await wrk(job, job.warmupSeconds);
-console.log(JSON.stringify({ phase: 'measure' }));
-const { summary, cpuSeconds } = await wrk(job, job.seconds);
-const problems = Object.fromEntries(
-  Object.entries({
-    wrongAnswer: wrong === null ? 0 : 1,
-    status: summary.status,
-    connect: summary.connect,
-    read: summary.read,
-    write: summary.write,
-    timeouts: summary.timeout,
-  }).filter(([, count]) => count > 0),
-);
 if (wrong !== null)
   console.error(`[load] the probe request got ${wrong}, not ${JSON.stringify(job.expectBody)}`);
+if (job.warmupSeconds > 0) await wrk(job.warmupSeconds);
+console.log(JSON.stringify({ phase: 'measure' }));
+const result = await wrk(job.seconds);
 const outcome: LoadResult = {
-  seconds: summary.durationUs / 1e6,
-  ok: wrong === null ? summary.requests - summary.status : 0,
-  problems,
-  p50Ms: job.latency ? summary.p50Us / 1000 : null,
-  p99Ms: job.latency ? summary.p99Us / 1000 : null,
-  cpuSeconds,
+  seconds: result.seconds,
+  ok: wrong === null ? result.ok : 0,
+  problems: Object.fromEntries(
+    Object.entries({ wrongAnswer: wrong === null ? 0 : 1, ...result.failures }).filter(([, n]) => n > 0),
+  ),
+  p50Ms: job.latency ? result.p50Ms : null,
+  p99Ms: job.latency ? result.p99Ms : null,
+  cpuSeconds: result.cpuSeconds,
 };
 console.log(JSON.stringify(outcome));

@@ -174,7 +174,7 @@ export interface ToolRun {
 }
 
 /**
- * Runs a load tool (wrk, h2load) to its end and measures its CPU: cutime + cstime of this process, which
+ * Runs a load tool (h2load) to its end and measures its CPU: cutime + cstime of this process, which
  * count children once they are waited for, so a load generator process runs its tools one at a time and
  * starts no other child meanwhile. Rejects if the tool fails.
  */

@@ -1,6 +1,7 @@
 /**
- * HTTP keep-alive load from wrk 4 (C, epoll; Debian package `wrk`), for benchmarks that must count every
- * failed request: wrk.lua counts each response that is not 2xx beside wrk's own socket errors (connect,
+ * HTTP load from wrk 4 (C, epoll; Debian package `wrk`), keep-alive or, with a `Connection: close` header,
+ * a new connection per request (wrk reconnects once the server closes), for benchmarks that must count
+ * every failed request: wrk.lua counts each response that is not 2xx beside wrk's own socket errors (connect,
  * read, write, timeout), reports the latency percentiles of the responses as measured (wrk's own are
  * "corrected" for coordinated omission: see wrk.lua) and wrk's own CPU. One process per run.
  */
@@ -20,6 +21,8 @@ export interface WrkJob {
   readonly threads?: number;
   /** A request unanswered this long counts as a timeout (default 2). */
   readonly timeoutSeconds?: number;
+  /** Request headers (`{ connection: 'close' }`: connection churn). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface WrkResult {
@@ -72,6 +75,7 @@ export async function runWrk(job: WrkJob): Promise<WrkResult> {
       `--duration=${job.seconds}s`,
       `--timeout=${timeout}s`,
       `--script=${SCRIPT}`,
+      ...Object.entries(job.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
       job.url,
     ],
     { env: { ...process.env, [CONNECTIONS_ENV]: String(job.connections) } },
