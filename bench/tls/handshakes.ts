@@ -48,7 +48,8 @@ function oneConnection(
   port: number,
   session: Buffer | undefined,
   count: (what: Counter) => void,
-  onSession: (ticket: Buffer) => void,
+  /** Only when resuming: a 'session' listener makes Node encode every ticket received. */
+  onSession: ((ticket: Buffer) => void) | undefined,
 ): Promise<void> {
   return new Promise((resolve) => {
     let answer = '';
@@ -60,7 +61,7 @@ function oneConnection(
       socket.end(REQUEST);
     });
     socket.setEncoding('utf8');
-    socket.on('session', onSession);
+    if (onSession !== undefined) socket.on('session', onSession);
     socket.on('data', (chunk: string) => {
       answer += chunk;
     });
@@ -81,11 +82,12 @@ function oneConnection(
 async function loop(job: HandshakeJob, counters: Int32Array): Promise<void> {
   const count = (what: Counter) => Atomics.add(counters, COUNTERS.indexOf(what), 1);
   let ticket: Buffer | undefined;
-  while (Atomics.load(counters, STOP) === 0) {
-    await oneConnection(job.port, job.resume ? ticket : undefined, count, (received) => {
-      ticket = received;
-    });
-  }
+  const keep = job.resume
+    ? (received: Buffer) => {
+        ticket = received;
+      }
+    : undefined;
+  while (Atomics.load(counters, STOP) === 0) await oneConnection(job.port, ticket, count, keep);
 }
 
 if (!isMainThread) {
