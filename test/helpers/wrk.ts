@@ -59,7 +59,9 @@ export function startWrk(
   child.stdout.on('data', (chunk: string) => {
     output += chunk;
   });
-  const exited = once(child, 'exit');
+  // 'close', not 'exit': the process may exit before its stdout has been read to the end (a result line
+  // cut short parsed as broken JSON once under load).
+  const exited = once(child, 'close');
   return {
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
