@@ -26,7 +26,7 @@ import type { LoadJob, LoadResult } from './http/load.js';
 import { projectHttp } from './http/projection.js';
 import { benchArgs, numberArg } from './lib/args.js';
 import { Child, commandExists, nodeCommand, type Server, startServer } from './lib/children.js';
-import { perOperation } from './lib/cpu.js';
+import { disturbance, perOperation } from './lib/cpu.js';
 import { ReportBuilder } from './lib/report.js';
 
 const args = benchArgs({
@@ -41,7 +41,6 @@ const SECONDS = numberArg(args.values, 'seconds', 5);
 const WARMUP = numberArg(args.values, 'warmup', 1);
 const CORES = os.availableParallelism();
 /** Cores used by other processes during a measurement beyond which it is flagged as disturbed. */
-const DISTURBED_CORES = 0.25;
 const iterations = calibrateCpuWork(0.2);
 const keepAlive = (name: string, connections: number, title: string, path = HELLO_PATH) => ({
   name,
@@ -111,13 +110,13 @@ async function measure(server: Server, contender: HttpContender, scenario: Scena
     await generator.json(30_000); // the warm-up is over
     meter.start();
     const result = await generator.json<LoadResult>((SECONDS + 30) * 1000);
-    const { byRole, wallSeconds, busyCores } = meter.stop();
-    const others = Math.max(0, busyCores - (byRole.server! + result.cpuSeconds) / wallSeconds);
-    const notes = Object.entries(result.problems).map(
-      ([what, count]) => `PROBLEM: ${count} ${what} in a run`,
-    );
-    if (others > DISTURBED_CORES)
-      notes.push(`disturbed: other processes used up to ${others.toFixed(2)} cores`);
+    const use = meter.stop();
+    const { byRole, wallSeconds } = use;
+    const { others, notes: disturbed } = disturbance(use, result.cpuSeconds);
+    const notes = [
+      ...Object.entries(result.problems).map(([what, count]) => `PROBLEM: ${count} ${what} in a run`),
+      ...disturbed,
+    ];
     if (result.cpuSeconds / wallSeconds > 0.9)
       notes.push(
         `the load generator used ${(result.cpuSeconds / wallSeconds).toFixed(2)} cores: compare its CPU per operation with the server's`,

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { benchArgs, numberArg } from './lib/args.js';
 import { commandExists, nodeCommand, REPO_ROOT, type Server, startServer } from './lib/children.js';
-import { CpuMeter, perOperation } from './lib/cpu.js';
+import { CpuMeter, disturbance, perOperation } from './lib/cpu.js';
 import { ReportBuilder } from './lib/report.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
 
@@ -51,7 +51,6 @@ const SHARDS = 2;
 /** How often every thread's CPU is read, so that a thread that ends in the window is counted. */
 const POLL_MS = 20;
 /** Cores used by other processes during a window beyond which it is flagged as disturbed (as bench/http). */
-const DISTURBED_CORES = 0.25;
 
 type Deploy = 'none' | 'reload' | 'handover' | 'restart';
 interface Contender {
@@ -218,11 +217,14 @@ async function measure(contender: Contender, run: number, dir: string): Promise<
       );
     }
     const result = await load;
-    const { byRole, wallSeconds, busyCores } = meter.stop();
-    const notes = [...failureNote('failed in the warm-up', warm), ...failureNote(`run ${run + 1}`, result)];
-    const others = Math.max(0, busyCores - (byRole.server! + result.cpuSeconds) / wallSeconds);
-    if (others > DISTURBED_CORES)
-      notes.push(`disturbed: other processes used up to ${others.toFixed(2)} cores`);
+    const use = meter.stop();
+    const { byRole, wallSeconds } = use;
+    const { notes: disturbed } = disturbance(use, result.cpuSeconds);
+    const notes = [
+      ...failureNote('failed in the warm-up', warm),
+      ...failureNote(`run ${run + 1}`, result),
+      ...disturbed,
+    ];
     if (result.cpuSeconds / wallSeconds > 0.9)
       notes.push('the load generator used a whole core: it may be the limit');
     if (deployMs !== null && deployMs > (SECONDS - DEPLOY_AT) * 1000)

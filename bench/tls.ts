@@ -17,7 +17,7 @@
 import os from 'node:os';
 import { benchArgs, numberArg } from './lib/args.js';
 import { Child, commandExists, nodeCommand, type Server, startServer } from './lib/children.js';
-import { perOperation } from './lib/cpu.js';
+import { disturbance, perOperation } from './lib/cpu.js';
 import { ReportBuilder } from './lib/report.js';
 import { type CredentialFiles, MAX_STREAMS, writeCredentials } from './tls/app.js';
 import type { H2Job, H2Result } from './tls/h2load.js';
@@ -35,7 +35,6 @@ const SECONDS = numberArg(args.values, 'seconds', 5);
 const WARMUP = numberArg(args.values, 'warmup', 1);
 const CORES = os.availableParallelism();
 /** Cores used by other processes during a measurement beyond which it is flagged as disturbed. */
-const DISTURBED_CORES = 0.25;
 /** The handshake generator: threads, and connections in flight on each. */
 const HANDSHAKE_THREADS = CORES;
 const IN_FLIGHT_PER_THREAD = 16;
@@ -158,13 +157,13 @@ async function measure(server: Server, contender: TlsContender, scenario: Scenar
     await generator.json(30_000); // the warm-up is over
     meter.start();
     const result = await generator.json<Outcome>((SECONDS + 30) * 1000);
-    const { byRole, wallSeconds, busyCores } = meter.stop();
-    const others = Math.max(0, busyCores - (byRole.server! + result.cpuSeconds) / wallSeconds);
-    const notes = Object.entries(result.problems).map(
-      ([what, count]) => `PROBLEM: ${count} ${what} in a run`,
-    );
-    if (others > DISTURBED_CORES)
-      notes.push(`disturbed: other processes used up to ${others.toFixed(2)} cores`);
+    const use = meter.stop();
+    const { byRole, wallSeconds } = use;
+    const { others, notes: disturbed } = disturbance(use, result.cpuSeconds);
+    const notes = [
+      ...Object.entries(result.problems).map(([what, count]) => `PROBLEM: ${count} ${what} in a run`),
+      ...disturbed,
+    ];
     const rate =
       result.offered === undefined || result.offered === 0 ? null : result.resumed! / result.offered;
     const resumption: Record<string, number> = rate === null ? {} : { resumption_rate: rate };

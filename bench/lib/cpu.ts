@@ -202,6 +202,22 @@ export class CpuMeter {
   }
 }
 
+/** Other processes busier than this many cores during a measurement make it disturbed (a note says so). */
+const DISTURBED_CORES = 0.25;
+
+/**
+ * The cores the rest of the machine kept busy while `use` was measured (not the server, not its load
+ * generator, which spent `generatorSeconds`), and a note when that disturbed the measurement.
+ */
+export function disturbance(use: CpuUse, generatorSeconds: number): { others: number; notes: string[] } {
+  const others = Math.max(0, use.busyCores - (use.byRole.server! + generatorSeconds) / use.wallSeconds);
+  return {
+    others,
+    notes:
+      others > DISTURBED_CORES ? [`disturbed: other processes used up to ${others.toFixed(2)} cores`] : [],
+  };
+}
+
 /** Microseconds per operation, by role, from CPU seconds by role. */
 export function perOperation(
   seconds: Readonly<Record<string, number>>,
