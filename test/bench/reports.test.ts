@@ -240,25 +240,33 @@ describe('ReportBuilder', () => {
   });
 });
 
+/**
+ * A worker that registers its thread as 'spinner' in `file`, posts 'registered', waits at `gate` (while 0),
+ * then spins until its own thread has used 100 ms of CPU. Then it ends, or with `stay` posts 'done' and
+ * waits while the gate reads 1 (a thread that has ended is no longer in /proc for a meter to read).
+ */
+function spinner(file: string, gate: Int32Array, stay: boolean): Worker {
+  return new Worker(
+    `const { workerData: { gate, file }, parentPort } = require('node:worker_threads');
+     const fs = require('node:fs');
+     const cpu = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+     fs.appendFileSync(file, fs.readlinkSync('/proc/thread-self').split('/').pop() + ' spinner\\n');
+     parentPort.postMessage('registered');
+     Atomics.wait(gate, 0, 0);
+     const start = cpu();
+     while (cpu() - start < 0.1);
+     ${stay ? "parentPort.postMessage('done'); Atomics.wait(gate, 0, 1);" : ''}`,
+    { eval: true, workerData: { gate, file }, env: { [THREADS_ENV]: file } },
+  );
+}
+
 describe('CPU by thread', () => {
   it("attributes a registered thread's CPU to its role", async () => {
     const file = join(args().out, 'threads');
     const gate = new Int32Array(new SharedArrayBuffer(4));
     // The worker registers itself, waits at the gate, then spins until its own thread used 100 ms of CPU;
     // it stays alive until the meter has read it (a thread that has ended is no longer in /proc).
-    const worker = new Worker(
-      `const { workerData: { gate, file }, parentPort } = require('node:worker_threads');
-       const fs = require('node:fs');
-       const cpu = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
-       fs.appendFileSync(file, fs.readlinkSync('/proc/thread-self').split('/').pop() + ' spinner\\n');
-       parentPort.postMessage('registered');
-       Atomics.wait(gate, 0, 0);
-       const start = cpu();
-       while (cpu() - start < 0.1);
-       parentPort.postMessage('done');
-       Atomics.wait(gate, 0, 1);`,
-      { eval: true, workerData: { gate, file }, env: { [THREADS_ENV]: file } },
-    );
+    const worker = spinner(file, gate, true);
     const messages: string[] = [];
     const next = () =>
       new Promise<void>((resolve) => worker.once('message', (m: string) => resolve(void messages.push(m))));
@@ -281,17 +289,7 @@ describe('CPU by thread', () => {
     const gate = new Int32Array(new SharedArrayBuffer(4));
     const file = join(args().out, 'threads');
     // The worker registers, waits at the gate, spins until its thread used 100 ms of CPU, and ends.
-    const worker = new Worker(
-      `const { workerData: { gate, file }, parentPort } = require('node:worker_threads');
-       const fs = require('node:fs');
-       const cpu = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
-       fs.appendFileSync(file, fs.readlinkSync('/proc/thread-self').split('/').pop() + ' spinner\\n');
-       parentPort.postMessage('registered');
-       Atomics.wait(gate, 0, 0);
-       const start = cpu();
-       while (cpu() - start < 0.1);`,
-      { eval: true, workerData: { gate, file }, env: { [THREADS_ENV]: file } },
-    );
+    const worker = spinner(file, gate, false);
     await new Promise((resolve) => worker.once('message', resolve));
     const roles = serverRoles([process.pid], 'main', file);
     let childPid = -1;
