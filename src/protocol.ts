@@ -212,13 +212,16 @@ export interface ShardIcmpInit {
   readonly listenerId: number;
 }
 
-// Record types on a shard's control ring.
+// Record types on a shard's control ring. Every one carries, in its first word, an fd the shard owns once it
+// takes the record: a shard that dies for good has that fd closed for it, whatever the record's type
+// (ShardHandle.release), so a new record type must keep its fd there.
+export const CONTROL_RECORD_FD = 0;
 /**
  * Payload: Int32 [fd, listenerId, addressBucket]. The shard adopts the fd; from then on it owns it, and
  * when the connection closes it takes the connection off its address bucket (see ADDRESS_BUCKETS).
  */
 export const RECORD_HANDOFF = 1;
-export const HANDOFF_FD = 0;
+export const HANDOFF_FD = CONTROL_RECORD_FD;
 export const HANDOFF_LISTENER = 1;
 export const HANDOFF_ADDRESS_BUCKET = 2;
 export const HANDOFF_BYTES = 12;
@@ -258,7 +261,7 @@ export function addressTableSlice(table: SharedArrayBuffer, shardId: number): In
  * selects its counter slot. The shard answers 'udp-bound' (or 'udp-failed').
  */
 export const RECORD_UDP_SOCKET = 2;
-export const UDP_SOCKET_FD = 0;
+export const UDP_SOCKET_FD = CONTROL_RECORD_FD;
 export const UDP_SOCKET_LISTENER = 1;
 export const UDP_SOCKET_PORT = 2;
 export const UDP_SOCKET_PORT_INDEX = 3;
@@ -272,7 +275,7 @@ export const UDP_SOCKET_BYTES = 16;
  * 'listen-failed', having closed the fd).
  */
 export const RECORD_LISTEN_SOCKET = 4;
-export const LISTEN_SOCKET_FD = 0;
+export const LISTEN_SOCKET_FD = CONTROL_RECORD_FD;
 export const LISTEN_SOCKET_LISTENER = 1;
 export const LISTEN_SOCKET_BYTES = 8;
 

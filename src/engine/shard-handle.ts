@@ -12,6 +12,7 @@ import { close } from '../native/binding.js';
 import {
   addressTableSlice,
   type BecomeShard,
+  CONTROL_RECORD_FD,
   COUNTER_ACCEPTED,
   COUNTER_CLOSED,
   type CoordinatorMessage,
@@ -427,20 +428,10 @@ export class ShardHandle implements Balanced {
     if (this.#released || !this.#ended) return;
     this.#released = true;
     const consumer = new RingConsumer(this.controlRing);
-    consumer.drain((_bytes, offset, _length, type) => {
-      const word = offset >> 2;
-      // Every record type on this ring carries an fd that the shard would have owned.
-      const fd =
-        type === RECORD_HANDOFF || type === RECORD_HANDOFF_PROXIED
-          ? consumer.words[word + HANDOFF_FD]
-          : type === RECORD_UDP_SOCKET
-            ? consumer.words[word + UDP_SOCKET_FD]
-            : type === RECORD_LISTEN_SOCKET
-              ? consumer.words[word + LISTEN_SOCKET_FD]
-              : undefined;
-      if (fd === undefined) return;
+    // Every record type on this ring carries the fd the shard would have owned in the same word.
+    consumer.drain((_bytes, offset) => {
       try {
-        close(fd);
+        close(consumer.words[(offset >> 2) + CONTROL_RECORD_FD]!);
       } catch {}
     });
     this.#lost += this.openConnections();
